@@ -1,0 +1,44 @@
+# article-pipeline: the front door. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared
+export ARTICLE_PIPELINE_SHARED := $(abspath $(SHARED))
+
+.PHONY: help setup run test train eval bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+setup: $(STAMP) ## create .venv with the exact pins of requirements.lock
+
+run: $(STAMP) ## process seeds/ into out/seeds/ and print a summary
+	$(BIN)/article-pipeline run seeds --out out/seeds
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -q
+
+train: $(STAMP) ## retrain the shipped models from ../shared (sea-dev, seeds, zyte-dev)
+	$(BIN)/article-pipeline train --data $(SHARED)/corpus/sea-dev $(SHARED)/seeds
+
+eval: $(STAMP) ## grouped cross-validated metrics on sea-dev, seeds and zyte-dev
+	$(BIN)/article-pipeline eval --gold $(SHARED)/corpus/sea-dev $(SHARED)/seeds
+
+bench: $(STAMP) ## speed, memory and duplicate-index benchmarks
+	$(BIN)/python -m pipeline.bench
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+
+clean: ## remove outputs and caches (keeps .venv and models)
+	rm -rf out .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

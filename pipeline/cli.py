@@ -1,0 +1,135 @@
+"""Command line: ``article-pipeline run | train | eval | explain``.
+
+Exit codes: 0 success; 1 the run could not proceed (one line on stderr); 2 usage error;
+3 success, but some bad inputs were skipped (listed in summary.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="article-pipeline",
+        description="Turn raw text dumps of news pages into clean, deduplicated, topic-labelled articles.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="process page dumps into OUT/{paragraphs,articles}.parquet")
+    run.add_argument(
+        "dumps", nargs="+", metavar="DUMP", help="file or folder (.txt, .jsonl[.gz], .csv, .parquet)"
+    )
+    run.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    run.add_argument("--index", help="same-story index on disk, matched and extended (created if missing)")
+    run.add_argument("--model", help="topic model (default: models/topic.joblib)")
+    run.add_argument("--line-model", help="line-role model (default: models/lines.joblib)")
+    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    run.add_argument("--strict", action="store_true", help="any bad input fails the run, nothing written")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    train = commands.add_parser("train", help="train the topic model")
+    train.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="LABELS",
+        help="gold folder(s) or .csv/.jsonl/.parquet with text,label",
+    )
+    train.add_argument("--out", default=None, help="model path (default: models/topic.joblib)")
+
+    evaluate = commands.add_parser("eval", help="score a model on gold folders")
+    evaluate.add_argument("--gold", nargs="+", required=True, metavar="DIR", help="gold folder(s)")
+    evaluate.add_argument("--model", help="topic model (default: models/topic.joblib)")
+
+    explain = commands.add_parser("explain", help="terms that pushed a paragraph on or off topic")
+    explain.add_argument("text", nargs="+", help="paragraph text")
+    explain.add_argument("--model", help="topic model (default: models/topic.joblib)")
+    explain.add_argument("--top", type=int, default=8, help="terms to show each way")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import load_models, run_batch
+
+    models = load_models(args.model, args.line_model)
+    summary = run_batch(
+        args.dumps,
+        args.out,
+        models,
+        index_path=args.index,
+        strict=args.strict,
+        progress=None if not args.quiet else False,
+    )
+    if not args.quiet:
+        print_summary(Path(args.out), summary)
+    return EXIT_SKIPPED if summary["skipped"] else EXIT_OK
+
+
+def print_summary(out: Path, summary: dict) -> None:
+    print(f"wrote {out}/paragraphs.parquet, {out}/articles.parquet, {out}/summary.json")
+    print(
+        f"pages {summary['pages']}  lines {summary['lines']}  skipped {len(summary['skipped'])}  "
+        f"seconds {summary['seconds']['total']:.2f}"
+    )
+    print("roles  " + "  ".join(f"{k} {v}" for k, v in summary["roles"].items()))
+    print("topics " + "  ".join(f"{k} {v}" for k, v in summary["topics"].items()))
+    print("dups   " + "  ".join(f"{k} {v}" for k, v in summary["duplicates"].items()))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import config
+    from .train import train_topic_model
+
+    out = Path(args.out) if args.out else config.default_topic_model()
+    card = train_topic_model(args.data, out)
+    print(f"wrote {out} ({card['training_data']['lines']} lines, threshold {card['threshold']:.3f})")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_model
+
+    evaluate_model(args.gold, args.model)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .run import load_models
+    from .topic import explain
+
+    model = load_models(args.model).topic
+    for line in explain(model, " ".join(args.text), top=args.top):
+        print(line)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "train": cmd_train, "eval": cmd_eval, "explain": cmd_explain}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("article-pipeline: interrupted", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"article-pipeline: error: {one_line(err)}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def one_line(err: BaseException) -> str:
+    message = str(err).strip().splitlines()
+    return message[0] if message else type(err).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Persist models with joblib beside a JSON model card, and load them safely.
+
+The card (``NAME.json`` beside ``NAME.joblib``) records the file's sha256 and the library versions
+it was pickled with. Loading checks both *before* unpickling: a modified file or a model from an
+incompatible scikit-learn is refused with a one-line `ModelError`, never unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+PINNED = ("scikit-learn", "numpy", "scipy", "joblib")
+"""Libraries whose exact version a pickled model depends on."""
+
+
+class ModelError(Exception):
+    """A model that cannot be used: missing, modified, or from incompatible libraries."""
+
+
+def card_path(model_path: Path) -> Path:
+    return Path(model_path).with_suffix(".json")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {name: metadata.version(name) for name in (*PINNED, "datasketch", "pandas")}
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Dump `model` to `path` and its card beside it; returns the card as written.
+
+    The pickle is written first, then the card naming its sha256: a crash in between leaves a
+    card that refuses the new file rather than a card that vouches for a wrong one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if path.parent.exists() else None, suffix=".joblib")
+    os.close(fd)
+    try:
+        joblib.dump(model, tmp, compress=3)
+        data = Path(tmp).read_bytes()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    full_card = {
+        **card,
+        "file": path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "versions": library_versions(),
+    }
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(card_path(path), (json.dumps(full_card, indent=2, sort_keys=True) + "\n").encode())
+    return full_card
+
+
+def read_card(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model not found: {path} (train one with `make train`)")
+    try:
+        return json.loads(card_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"model card {card_path(path)} missing or unreadable: {err}") from None
+
+
+def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load a model saved by `save_model`, refusing a modified file or incompatible libraries.
+
+    Returns
+    -------
+    (model, card)
+    """
+    path = Path(path)
+    card = read_card(path)
+    actual = sha256_of(path)
+    if actual != card.get("sha256"):
+        raise ModelError(f"{path}: sha256 {actual[:12]}… does not match its card; refusing to unpickle")
+    installed = library_versions()
+    for name in PINNED:
+        wanted = card.get("versions", {}).get(name)
+        if wanted != installed[name]:
+            raise ModelError(
+                f"{path} was saved with {name} {wanted}, this environment has {installed[name]}: "
+                "retrain it with `make train` (or `article-pipeline train`)"
+            )
+    return joblib.load(path), card

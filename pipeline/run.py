@@ -1,0 +1,192 @@
+"""Orchestration: the stages in order, over chunks of pages, into one output folder.
+
+    read -> segment -> boilerplate -> dedup -> topic -> assemble -> same-story -> write
+
+Every stage is a function over a DataFrame; the state they need (models, the same-story index)
+is passed in explicitly, so another engine can run `process_chunk` over partitions of a dump.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__, config
+from .articles import assemble_articles
+from .boilerplate import assign_roles
+from .dedup import link_repeats
+from .modelstore import load_model
+from .read import Page, Problem, discover, iter_pages, pages_frame
+from .segment import segment
+from .stories import StoryIndex
+from .topic import label_topics
+from .write import OutputWriter
+
+CHUNK_PAGES = 2000
+"""Pages processed together: large enough for vectorised stages, small enough for bounded memory."""
+
+
+class BadInputError(Exception):
+    """--strict met a bad page: the run fails and nothing is written."""
+
+
+@dataclass(frozen=True)
+class Models:
+    """The fitted models a run applies, with their cards (which say what they are)."""
+
+    topic: Any
+    topic_card: dict[str, Any]
+    lines: Any = None
+    lines_card: dict[str, Any] = field(default_factory=dict)
+
+
+def load_models(topic_path: str | Path | None = None, lines_path: str | Path | None = None) -> Models:
+    """Load the topic model (default models/topic.joblib) and the line-role model if shipped."""
+    topic, topic_card = load_model(topic_path or config.default_topic_model())
+    lines_path = Path(lines_path or config.default_line_model())
+    lines, lines_card = load_model(lines_path) if lines_path.exists() else (None, {})
+    return Models(topic=topic, topic_card=topic_card, lines=lines, lines_card=lines_card)
+
+
+def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Run the per-page stages over a chunk of pages (schema PAGES).
+
+    Returns
+    -------
+    (lines, articles, seconds per stage): lines has every PARAGRAPHS column (plus working
+    columns); articles every ARTICLES column but the same-story ones.
+    """
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, stage, *args):
+        start = time.perf_counter()
+        result = stage(*args)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        return result
+
+    lines = timed("segment", segment, pages)
+    lines = timed("boilerplate", assign_roles, lines, models.lines)
+    lines = timed("dedup", link_repeats, lines)
+    lines = timed("topic", label_topics, lines, models.topic)
+    articles = timed("assemble", assemble_articles, pages, lines)
+    return lines, articles, seconds
+
+
+def chunked(items: Iterable[Page | Problem], size: int, problems: list[Problem]) -> Iterator[list[Page]]:
+    """Pages of `items` in lists of `size`; problems are collected into `problems` on the way."""
+    chunk: list[Page] = []
+    for item in items:
+        if isinstance(item, Problem):
+            problems.append(item)
+            print(f"warning: {item}", file=sys.stderr)
+            continue
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_batch(
+    inputs: Iterable[str | Path],
+    out: str | Path,
+    models: Models,
+    index_path: str | Path | None = None,
+    strict: bool = False,
+    chunk_pages: int = CHUNK_PAGES,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Process every page under `inputs` into `out`; returns the summary written there."""
+    started = time.perf_counter()
+    files = discover(inputs)
+    index = StoryIndex.load(index_path) if index_path else StoryIndex()
+    problems: list[Problem] = []
+    totals: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
+    bar = _progress_bar(len(files), progress)
+    with OutputWriter(out) as writer:
+        for chunk in chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems):
+            if strict and any(p.skipped for p in problems):
+                break
+            pages = pages_frame(chunk)
+            lines, articles, chunk_seconds = process_chunk(pages, models)
+            start = time.perf_counter()
+            articles = index.link(articles)
+            chunk_seconds["same-story"] = time.perf_counter() - start
+            start = time.perf_counter()
+            writer.write(lines, articles)
+            chunk_seconds["write"] = time.perf_counter() - start
+            seconds.update(chunk_seconds)
+            _count(totals, lines, articles)
+        if strict and problems:
+            raise BadInputError(
+                f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
+            )
+        summary = _summary(files, problems, totals, seconds, models, index, started)
+        writer.commit(summary)
+    if index_path:
+        index.save(index_path)
+    bar.close()
+    return summary
+
+
+def _count(totals: Counter[str], lines: pd.DataFrame, articles: pd.DataFrame) -> None:
+    totals["pages"] += len(articles)
+    totals["lines"] += len(lines)
+    totals["empty_pages"] += int((articles["n_lines"] == 0).sum())
+    totals.update(f"role:{r}" for r in lines["role"])
+    totals.update(f"topic:{t}" for t in lines["topic"].dropna())
+    totals.update(f"dup:{r.rsplit('dup:', 1)[1]}" for r in lines["reason"].dropna() if "dup:" in r)
+    totals["same_story_pages"] += int(articles["dup_of_doc"].notna().sum())
+
+
+def _summary(files, problems, totals, seconds, models, index, started) -> dict[str, Any]:
+    from .modelstore import library_versions
+
+    def section(prefix: str) -> dict[str, int]:
+        return {k.split(":", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith(prefix)}
+
+    return {
+        "files": len(files),
+        "pages": totals["pages"],
+        "empty_pages": totals["empty_pages"],
+        "lines": totals["lines"],
+        "roles": section("role:"),
+        "topics": section("topic:"),
+        "duplicates": {**section("dup:"), "same_story_pages": totals["same_story_pages"]},
+        "skipped": [str(p) for p in problems if p.skipped],
+        "warnings": [str(p) for p in problems if not p.skipped],
+        "seconds": {k: round(v, 4) for k, v in sorted(seconds.items())}
+        | {"total": round(time.perf_counter() - started, 4)},
+        "minhash": index.params(),
+        "models": {
+            "topic": {
+                "sha256": models.topic_card.get("sha256"),
+                "threshold": models.topic_card.get("threshold"),
+            },
+            "lines": {"sha256": models.lines_card.get("sha256")},
+        },
+        "versions": {"article-pipeline": __version__, **library_versions()},
+    }
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, unit="file", disable=not enabled, file=sys.stderr)
+
+
+def _ticking(files: list[Path], bar) -> Iterator[Path]:
+    for path in files:
+        yield path
+        bar.update(1)
