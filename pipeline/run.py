@@ -8,9 +8,10 @@ is passed in explicitly, so another engine can run `process_chunk` over partitio
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,10 @@ from .stories import StoryIndex
 from .topic import label_topics
 from .write import OutputWriter
 
-CHUNK_PAGES = 2000
-"""Pages processed together: large enough for vectorised stages, small enough for bounded memory."""
+CHUNK_PAGES = 1000
+"""Pages processed together: large enough for vectorised stages, small enough for bounded memory.
+Fixed, whatever --jobs is: a chunk's pages are the context of batch-level features (lines that recur
+across pages), so the output must not depend on how chunks are spread over workers."""
 
 
 class BadInputError(Exception):
@@ -95,12 +98,51 @@ def chunked(items: Iterable[Page | Problem], size: int, problems: list[Problem])
         yield chunk
 
 
+def process_chunks(
+    chunks: Iterable[list[Page]], models: Models, jobs: int = 1
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float]]]:
+    """(pages, lines, articles, seconds) of every chunk, in order, on `jobs` worker processes.
+
+    At most 2 x jobs chunks are in flight, so memory stays bounded however large the dump.
+    """
+    frames = (pages_frame(chunk) for chunk in chunks)
+    if jobs <= 1:
+        for pages in frames:
+            yield pages, *process_chunk(pages, models)
+        return
+    context = multiprocessing.get_context("fork")  # workers inherit the loaded models
+    with context.Pool(jobs, initializer=_init_worker, initargs=(models,)) as pool:
+        pending: deque = deque()
+        for pages in frames:
+            pending.append((pages, pool.apply_async(_process_in_worker, (pages,))))
+            if len(pending) >= 2 * jobs:
+                pages_done, result = pending.popleft()
+                yield pages_done, *result.get()
+        while pending:
+            pages_done, result = pending.popleft()
+            yield pages_done, *result.get()
+
+
+_worker_models: Models | None = None  # set once per worker process by _init_worker
+
+
+def _init_worker(models: Models) -> None:
+    global _worker_models
+    _worker_models = models
+
+
+def _process_in_worker(pages: pd.DataFrame):
+    assert _worker_models is not None
+    return process_chunk(pages, _worker_models)
+
+
 def run_batch(
     inputs: Iterable[str | Path],
     out: str | Path,
     models: Models,
     index_path: str | Path | None = None,
     strict: bool = False,
+    jobs: int = 1,
     chunk_pages: int = CHUNK_PAGES,
     progress: bool | None = None,
 ) -> dict[str, Any]:
@@ -113,11 +155,10 @@ def run_batch(
     seconds: Counter[str] = Counter()
     bar = _progress_bar(len(files), progress)
     with OutputWriter(out) as writer:
-        for chunk in chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems):
-            if strict and any(p.skipped for p in problems):
+        chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
+        for _pages, lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
+            if strict and problems:
                 break
-            pages = pages_frame(chunk)
-            lines, articles, chunk_seconds = process_chunk(pages, models)
             start = time.perf_counter()
             articles = index.link(articles)
             chunk_seconds["same-story"] = time.perf_counter() - start

@@ -1,0 +1,237 @@
+"""Evaluation: the referees' metrics, out-of-fold (`make eval`) or for given models (`eval --gold`).
+
+Cross-validation folds are grouped by page, and pages of one same-story cluster share a fold, so
+no model ever sees a copy of the page it is scored on. Every fold trains both models (line roles
+and topic) on the other folds, runs the pipeline's own stages on its held-out pages, and the
+held-out outputs of all folds are written as ordinary run folders under OUT/<corpus>/: the
+referee tools in ../shared/tools score exactly those folders, and must agree with these numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .gold import gold_ids, load_clusters, load_gold_lines
+from .metrics import extraction_f1, score_gold
+from .read import read_pages
+from .run import Models, process_chunk
+from .stories import StoryIndex
+from .write import OutputWriter
+
+N_FOLDS = 5
+SEED = 0
+
+BASELINES = {
+    "zyte-dev body F1": {"whole text": 0.696, "trafilatura": 0.712, "jusText": 0.719},
+}
+"""Issue 3's plain-text baselines on zyte-dev, printed beside this project's numbers."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A folder of pages with gold: line gold (kind "lines") or true bodies (kind "extraction")."""
+
+    name: str
+    path: Path
+    kind: str
+
+    @classmethod
+    def at(cls, path: str | Path) -> Corpus:
+        path = Path(path)
+        kind = "extraction" if (path / "ground-truth.json").exists() else "lines"
+        if kind == "lines" and not gold_ids(path):
+            raise FileNotFoundError(f"no gold pages (<id>.txt + <id>.json) in {path}")
+        return cls(name=path.name, path=path, kind=kind)
+
+    def pages(self) -> pd.DataFrame:
+        pages, _ = read_pages([self.path])
+        if self.kind == "lines":
+            pages = pages[pages["doc_id"].isin(set(gold_ids(self.path)))]
+        return pages.reset_index(drop=True)
+
+    def groups(self, pages: pd.DataFrame) -> list[str]:
+        """The CV group of each page: its same-story cluster, else the page itself."""
+        cluster_of = (
+            {doc: f"{self.name}/cluster{i}" for i, c in enumerate(load_clusters(self.path)) for doc in c}
+            if self.kind == "lines"
+            else {}
+        )
+        return [cluster_of.get(doc, f"{self.name}/{doc}") for doc in pages["doc_id"]]
+
+    def score(self, run_dir: Path) -> dict[str, float]:
+        paragraphs = pd.read_parquet(run_dir / "paragraphs.parquet")
+        articles = pd.read_parquet(run_dir / "articles.parquet")
+        if self.kind == "extraction":
+            truth = json.loads((self.path / "ground-truth.json").read_text(encoding="utf-8"))
+            bodies = dict(zip(articles["doc_id"], articles["body"].fillna(""), strict=True))
+            return {
+                "pages": len(truth),
+                **extraction_f1([(v["articleBody"], bodies.get(k, "")) for k, v in truth.items()]),
+            }
+        return score_gold(load_gold_lines(self.path), load_clusters(self.path), paragraphs, articles)
+
+    def referee(self, run_dir: Path) -> dict[str, float] | None:
+        """The referee tool's numbers for `run_dir`, when the tools folder is present."""
+        tools = config.shared_dir() / "tools"
+        if self.kind == "extraction":
+            command = [tools / "score_extraction.py", self.path / "ground-truth.json", run_dir, "--json"]
+        else:
+            command = [tools / "score_gold.py", self.path, run_dir, "--json"]
+        if not command[0].exists():
+            return None
+        result = subprocess.run(
+            [sys.executable, *map(str, command)], capture_output=True, text=True, check=True
+        )
+        return json.loads(result.stdout)
+
+
+def write_run(out: Path, pages: pd.DataFrame, lines: pd.DataFrame, articles: pd.DataFrame) -> None:
+    """Write held-out outputs as a run folder, with same-story links over the whole corpus."""
+    order = {doc: i for i, doc in enumerate(pages["doc_id"])}
+    articles = articles.sort_values("doc_id", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )
+    lines = lines.sort_values(
+        ["doc_id", "line_no"], key=lambda s: s.map(order) if s.name == "doc_id" else s, kind="stable"
+    )
+    articles = StoryIndex().link(articles)
+    with OutputWriter(out) as writer:
+        writer.write(lines.reset_index(drop=True), articles)
+        writer.commit({"pages": len(articles), "lines": len(lines), "evaluation": "out-of-fold"})
+
+
+def fit_models(line_data: pd.DataFrame, topic_data: pd.DataFrame) -> Models:
+    """Both models fitted on one fold's training part (the same code as the shipped models)."""
+    from .linemodel import LineRoleClassifier
+    from .train import fit_topic_model
+
+    topic = fit_topic_model(topic_data)
+    lines = LineRoleClassifier().fit(line_data, line_data["gold_role"].to_numpy())
+    return Models(topic=topic, topic_card={"threshold": float(topic.threshold_)}, lines=lines)
+
+
+def cross_validate(corpora: list[Corpus], out: Path, n_folds: int = N_FOLDS, log=print) -> dict[str, dict]:
+    """Out-of-fold runs of every corpus into OUT/<corpus>/ and their scores."""
+    from sklearn.model_selection import GroupKFold
+
+    from .linedata import labelled_lines
+    from .train import load_training_data
+
+    pages = {c.name: c.pages() for c in corpora}
+    keys = [(c.name, doc) for c in corpora for doc in pages[c.name]["doc_id"]]
+    groups = [g for c in corpora for g in c.groups(pages[c.name])]
+    line_data = pd.concat(
+        [labelled_lines([c.path]).assign(corpus=c.name) for c in corpora], ignore_index=True
+    )
+    topic_data = pd.concat(
+        [load_training_data([c.path]).assign(corpus=c.name) for c in corpora if c.kind == "lines"],
+        ignore_index=True,
+    )
+    held_lines: dict[str, list[pd.DataFrame]] = {c.name: [] for c in corpora}
+    held_articles: dict[str, list[pd.DataFrame]] = {c.name: [] for c in corpora}
+    for fold, (_, test) in enumerate(GroupKFold(n_splits=n_folds).split(keys, groups=groups)):
+        held = {keys[i] for i in test}
+        log(f"fold {fold + 1}/{n_folds}: {len(held)} held-out pages")
+        models = fit_models(
+            line_data[~_key_mask(line_data, held)],
+            topic_data[~_key_mask(topic_data, held)],
+        )
+        for corpus in corpora:
+            fold_pages = pages[corpus.name][[(corpus.name, d) in held for d in pages[corpus.name]["doc_id"]]]
+            lines, articles, _ = process_chunk(fold_pages.reset_index(drop=True), models)
+            held_lines[corpus.name].append(lines)
+            held_articles[corpus.name].append(articles)
+    scores = {}
+    for corpus in corpora:
+        run_dir = out / corpus.name
+        write_run(
+            run_dir,
+            pages[corpus.name],
+            pd.concat(held_lines[corpus.name]),
+            pd.concat(held_articles[corpus.name]),
+        )
+        scores[corpus.name] = {
+            "ours": corpus.score(run_dir),
+            "referee": corpus.referee(run_dir),
+            "run": str(run_dir),
+        }
+    return scores
+
+
+def _key_mask(frame: pd.DataFrame, held: set[tuple[str, str]]) -> np.ndarray:
+    return np.fromiter(
+        ((c, d) in held for c, d in zip(frame["corpus"], frame["doc_id"], strict=True)), bool, len(frame)
+    )
+
+
+def score_models(corpora: list[Corpus], models: Models, out: Path) -> dict[str, dict]:
+    """Run given models over each corpus into OUT/<corpus>/ and score them (no refitting)."""
+    scores = {}
+    for corpus in corpora:
+        pages = corpus.pages()
+        lines, articles, _ = process_chunk(pages, models)
+        write_run(out / corpus.name, pages, lines, articles)
+        scores[corpus.name] = {
+            "ours": corpus.score(out / corpus.name),
+            "referee": corpus.referee(out / corpus.name),
+        }
+    return scores
+
+
+def agreement(scores: dict[str, dict]) -> list[str]:
+    """Metrics where this project's numbers differ from the referee's (should be none)."""
+    diffs = []
+    for name, result in scores.items():
+        for key, value in (result["referee"] or {}).items():
+            ours = result["ours"].get(key)
+            if isinstance(value, float) and not (
+                ours == value or (np.isnan(ours) and np.isnan(value)) or abs(ours - value) < 1e-9
+            ):
+                diffs.append(f"{name}.{key}: ours {ours} referee {value}")
+    return diffs
+
+
+def print_report(scores: dict[str, dict], title: str) -> None:
+    print(title)
+    for name, result in scores.items():
+        ours = result["ours"]
+        print(
+            f"\n[{name}] "
+            + ("(referee agrees)" if result["referee"] and not agreement({name: result}) else "")
+        )
+        if "f1" in ours:
+            base = BASELINES["zyte-dev body F1"]
+            print(
+                "  body F1 "
+                + "  ".join(f"{k} {v:.3f}" for k, v in base.items())
+                + f"  article-pipeline {ours['f1']:.3f}"
+            )
+            print(f"  precision {ours['precision']:.3f}  recall {ours['recall']:.3f}  pages {ours['pages']}")
+            continue
+        rows = [
+            ("body F1", "body_f1"),
+            ("body P", "body_p"),
+            ("body R", "body_r"),
+            ("role accuracy", "role_acc"),
+            ("teaser F1", "teaser_f1"),
+            ("boilerplate F1", "boiler_f1"),
+            ("dup links P", "dup_p"),
+            ("dup links R", "dup_r"),
+            ("topic F1", "topic_f1"),
+            ("topic ROC-AUC", "topic_auc"),
+            ("same-story P", "doc_p"),
+            ("same-story R", "doc_r"),
+        ]
+        for label, key in rows:
+            print(f"  {label:16s} {ours[key]:.3f}")
+    diffs = agreement(scores)
+    if diffs:
+        print("\nWARNING: differs from the referee: " + "; ".join(diffs))
