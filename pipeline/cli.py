@@ -1,7 +1,28 @@
-"""Command line: ``article-pipeline run | train | eval | explain``.
+"""Command line: ``article-pipeline run | train | eval | explain``; ``--help`` on each.
 
-Exit codes: 0 success; 1 the run could not proceed (one line on stderr); 2 usage error;
-3 success, but some bad inputs were skipped (listed in summary.json).
+Exit codes
+----------
+===  ==========================================================================================
+0    success: every input page was processed
+1    failure, nothing written (OUT and INDEX untouched): a missing input path, an unwritable
+     output folder, a full disk, a missing, modified or incompatible model, an internal error
+2    usage error (unknown option, missing argument)
+3    success, but bad inputs were skipped: one ``warning: FILE[:LINE]: reason`` line each on
+     stderr, all listed in OUT/summary.json ("skipped")
+4    ``--strict`` met a bad input (a skipped page, or a warning such as a renamed duplicate id):
+     nothing written, OUT and INDEX untouched
+130  interrupted (Ctrl-C): nothing written
+===  ==========================================================================================
+
+Every failure is one line on stderr, ``article-pipeline: error: <what>``, for example::
+
+    article-pipeline: error: input not found: dumps/missing
+    article-pipeline: error: cannot write output folder /ro/out: Not a directory
+    article-pipeline: error: No space left on device (/data/.out.versions/…/paragraphs.parquet)
+    article-pipeline: error: m.joblib: sha256 3f2a61711527… does not match its card; refusing to unpickle
+    article-pipeline: error: 2 bad input(s), first: a.jsonl:7: malformed JSON (…) (--strict: …)
+
+``--debug`` (before or after the command name) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -10,7 +31,17 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_SKIPPED, EXIT_STRICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+KNOWN_ERRORS = ("InputError", "OutputError", "ModelError", "BadInputError")
+"""Exceptions whose message is written for the user as is (others get their type name)."""
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,9 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn raw text dumps of news pages into clean, deduplicated, topic-labelled articles.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    # --debug is accepted after the command name too; SUPPRESS keeps a subcommand's default from
+    # overriding a --debug given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="process page dumps into OUT/{paragraphs,articles}.parquet")
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="process page dumps into OUT/{paragraphs,articles}.parquet",
+        description="Process page dumps into OUT/paragraphs.parquet, OUT/articles.parquet and "
+        "OUT/summary.json. Exit 0 when every page was processed, 3 when bad inputs were skipped "
+        "(listed in summary.json), 1 on failure, 4 when --strict met a bad input.",
+    )
     run.add_argument(
         "dumps", nargs="+", metavar="DUMP", help="file or folder (.txt, .jsonl[.gz], .csv, .parquet)"
     )
@@ -29,11 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--index", help="same-story index on disk, matched and extended (created if missing)")
     run.add_argument("--model", help="topic model (default: models/topic.joblib)")
     run.add_argument("--line-model", help="line-role model (default: models/lines.joblib)")
-    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--strict", action="store_true", help="any bad input fails the run, nothing written")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
-    train = commands.add_parser("train", help="train the topic model")
+    train = commands.add_parser("train", parents=[common], help="train the topic model")
     train.add_argument(
         "--data",
         nargs="+",
@@ -43,14 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--out", default=None, help="model path (default: models/topic.joblib)")
 
-    evaluate = commands.add_parser("eval", help="score a model on gold folders")
+    evaluate = commands.add_parser("eval", parents=[common], help="score a model on gold folders")
     evaluate.add_argument("--gold", nargs="+", required=True, metavar="DIR", help="gold folder(s)")
     evaluate.add_argument("--model", help="topic model (default: models/topic.joblib)")
 
-    explain = commands.add_parser("explain", help="terms that pushed a paragraph on or off topic")
+    explain = commands.add_parser(
+        "explain", parents=[common], help="terms that pushed a paragraph on or off topic"
+    )
     explain.add_argument("text", nargs="+", help="paragraph text")
     explain.add_argument("--model", help="topic model (default: models/topic.joblib)")
-    explain.add_argument("--top", type=int, default=8, help="terms to show each way")
+    explain.add_argument("--top", type=positive_int, default=8, help="terms to show each way")
     return parser
 
 
@@ -64,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         models,
         index_path=args.index,
         strict=args.strict,
+        jobs=args.jobs,
         progress=None if not args.quiet else False,
     )
     if not args.quiet:
@@ -117,18 +162,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print("article-pipeline: interrupted", file=sys.stderr)
-        return EXIT_FAIL
+        print("article-pipeline: interrupted, nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as err:
         if args.debug:
             raise
         print(f"article-pipeline: error: {one_line(err)}", file=sys.stderr)
-        return EXIT_FAIL
+        return EXIT_STRICT if type(err).__name__ == "BadInputError" else EXIT_FAIL
 
 
 def one_line(err: BaseException) -> str:
-    message = str(err).strip().splitlines()
-    return message[0] if message else type(err).__name__
+    """`err` as one short line: the message of a known error, else its type and first line."""
+    if isinstance(err, OSError) and err.strerror:
+        where = err.filename if err.filename is not None else None
+        message = f"{err.strerror} ({where})" if where else err.strerror
+    else:
+        lines = str(err).strip().splitlines()
+        message = lines[0] if lines else ""
+        if type(err).__name__ not in KNOWN_ERRORS:
+            message = f"{type(err).__name__}: {message}" if message else type(err).__name__
+            message += " (run with --debug for the traceback)"
+    from .read import printable
+
+    return printable(message, limit=300)
 
 
 if __name__ == "__main__":
