@@ -1,22 +1,432 @@
-"""Near-duplicate stage (placeholder: exact repeats only): link repeated lines inside a page."""
+"""Near-duplicate stage: link the lines of a page that repeat one another (issue 5, part 1).
+
+Scraped pages repeat themselves: a caption scraped twice, a headline glued to its photo caption,
+a standfirst repeated inside the first paragraph, a title repeated by a teaser, menu lines. Every
+line is compared only with lines of the same page, on the text of `textnorm.words` (case, width,
+punctuation and junk symbols inside words do not hide a repeat; URLs are left out, so a URL that
+spells out a headline is no repeat of it). Four detectors propose links:
+
+- exact: equal normalised text, whatever the length (a hash of the words; "Share", "Next").
+- near: MinHash (datasketch's affine32 scheme, vectorised in `minhashing`) over word shingles
+  of the longer lines, LSH banding for candidates, estimated Jaccard >= `near_jaccard`.
+- contained: the shorter line's word shingles lie (almost) all in the longer one: a standfirst
+  inside the first paragraph, a title inside "Title ảnh 1Caption" or a teaser.
+- contained, despaced: the same on character k-grams of the text without spaces, at a near-exact
+  threshold: glued or split words ("17thtrilateral", "betweenVietnam") break word shingles.
+
+Containment candidates come from an inverted index of shingles (a sparse incidence matrix whose
+product lists the pairs sharing a shingle, page-local by construction); shingles found in more than
+`max_shingle_lines` lines of a page are left out of candidate generation, so a page of thousands
+of lines costs O(lines x cap), never O(lines^2). Intersections of candidates are then counted
+exactly.
+
+Linked lines form groups (connected components); each group keeps one line and every other member
+points to it (a star): a body line if the group has one (the article's paragraph is kept over a
+caption or teaser restating it), else the most complete line (the longest normalised text), the
+earliest on ties. `dup_score` is the similarity of the member to the kept line and `reason` gets
+";dup:<kind>": exact, near, contained, or transitive (joined to the kept line only through another
+member, e.g. two teasers that each start with the title; its score is then their direct
+containment).
+
+Lightly reworded repeats (a caption restating the standfirst in other words) are not linked: on
+sea-dev the linked and unlinked rewordings are not separable by any similarity that also keeps the
+seeds exact (a teaser headline whose words all recur, in order, in its caption is not a repeat in
+the seed gold; the same shape is a repeat between two photo captions of sea-dev).
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from . import minhashing
+from .textnorm import words
+
+_URL = re.compile(r"\S*(?:://|[Ww][Ww][Ww]\.)\S*")
+"""A URL: a run of non-space characters holding "://" or "www."."""
+_URL_MARK = re.compile(r"://|[Ww][Ww][Ww]\.")
+_JUNK = re.compile(r"[^\w\s]+")  # as textnorm: symbols and punctuation, junk inside words
+_WORD_OR_BREAK = re.compile(r"\w+|\n")
 
 
-def link_repeats(lines: pd.DataFrame) -> pd.DataFrame:
-    """Add `dup_of` (line_no of the kept copy), `dup_score` and extend `reason`."""
-    dup_of: list[int | None] = [None] * len(lines)
-    first: dict[tuple[int, str], int] = {}
-    for i, (page, line_no, text) in enumerate(
-        zip(lines["page"], lines["line_no"], lines["text"], strict=True)
-    ):
-        key = (page, " ".join(text.lower().split()))
-        if key in first:
-            dup_of[i] = first[key]
-        else:
-            first[key] = int(line_no)
-    dup = pd.array(dup_of, dtype="Int32")
-    score = pd.array([1.0 if d is not None else None for d in dup_of], dtype="Float32")
-    return lines.assign(dup_of=dup, dup_score=score)
+@dataclass(frozen=True)
+class InPageParams:
+    """Parameters of in-page repeat detection (written to summary.json as they are).
+
+    Thresholds are fixed here, never tuned per data set; the values are conventional choices
+    checked by a sensitivity sweep on sea-dev (see the tests), not fitted optima.
+    """
+
+    shingle_words: int = 3
+    """Word k-shingles: 3 words are specific enough that a shared shingle means shared text."""
+    char_k: int = 5
+    """Character k-grams of the despaced text, for the glued-words containment."""
+    num_perm: int = 128
+    """MinHash permutations: standard error of a Jaccard estimate <= 0.044 (0.035 at J = 0.8)."""
+    seed: int = 1
+    scheme: str = "affine32"
+    """datasketch >= 2.0 permutation scheme (bijective; the legacy one inflates estimates)."""
+    lsh_bands: int = 32
+    lsh_rows: int = 4
+    """32 bands of 4 rows: a pair at Jaccard 0.8 is a candidate with probability > 0.999."""
+    minhash_min_shingles: int = 8
+    """Longer lines have at least this many word shingles: they get a MinHash when needed and
+    may be partly contained (`contained`); a shorter line must be contained whole."""
+    near_jaccard: float = 0.8
+    """Estimated Jaccard of word shingles for a near-identical copy (the usual 0.8)."""
+    contained: float = 0.8
+    """Share of the shorter line's word shingles found in the longer line."""
+    despaced_contained: float = 0.95
+    """Share of the shorter line's despaced character k-grams found in the longer (near-exact)."""
+    despaced_floor: float = 0.5
+    """Pairs sharing at least this share of word shingles are checked on despaced characters: a
+    glued word breaks only the k shingles around it."""
+    min_contained_words: int = 4
+    """A line of 3 words or fewer is only ever an exact repeat: place names, dates or labels
+    ("Surigao del Sur", "starting September 1") recur inside running text by chance."""
+    max_shingle_lines: int = 64
+    """Shingles in more lines of one page than this give no candidates (bounded cost)."""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+INPAGE_PARAMS = InPageParams()
+"""The configuration every run uses; `summary.json` records `INPAGE_PARAMS.as_dict()`."""
+
+KINDS = ("exact", "near", "contained", "transitive")
+
+
+def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> pd.DataFrame:
+    """Link every line of `lines` that repeats another line of the same page.
+
+    Parameters
+    ----------
+    lines : DataFrame, shape (n_lines, >= 4)
+        Columns `page`, `pos`, `line_no`, `text`; `role` and `reason` are used when present.
+
+    Returns
+    -------
+    `lines` with `dup_of` (Int32, line_no of the kept copy, null for unlinked and kept lines),
+    `dup_score` (Float32, similarity to the kept copy) and `reason` (";dup:<kind>" appended on
+    linked lines), shape (n_lines, n_columns + up to 3).
+    """
+    n = len(lines)
+    texts = lines["text"].astype(str).tolist()
+    pages = lines["page"].to_numpy(dtype=np.int64)
+    tokens, token_line = tokenise(texts)
+    token_hash, token_len = _token_hashes(tokens)
+    n_words = np.bincount(token_line, minlength=n)
+    n_chars = np.bincount(token_line, weights=token_len, minlength=n).astype(np.int64)
+
+    unit = _exact_units(texts, token_hash, token_line, n_words, pages)
+    n_units = int(unit.max()) + 1 if n else 0
+    first = np.full(n_units, n, dtype=np.int64)
+    keyed = np.flatnonzero(unit >= 0)
+    np.minimum.at(first, unit[keyed], keyed)
+    unit_of_line = np.full(n, -1, dtype=np.int64)
+    unit_of_line[first] = np.arange(n_units)  # representative lines only
+    # Word shingles of each unit (its first line), as a sparse incidence matrix.
+    shingle, shingle_line = minhashing.shingle_hashes(token_hash, token_line, params.shingle_words)
+    rep = unit_of_line[shingle_line] >= 0
+    shingle, shingle_unit = shingle[rep], unit_of_line[shingle_line[rep]]
+    x = _incidence(shingle, shingle_unit, pages[first], n_units)
+
+    def unit_text(u: int) -> str:  # the normalised words of a unit's representative line
+        lo, hi = np.searchsorted(token_line, [first[u], first[u] + 1])
+        return " ".join(tokens[lo:hi])
+
+    left, right, score, kind = _unit_edges(
+        x, shingle, shingle_unit, n_words[first], unit_text, pages[first], params
+    )
+    graph = sparse.coo_matrix((np.ones(len(left)), (left, right)), shape=(n_units, n_units))
+    _, unit_group = connected_components(graph, directed=False)
+
+    # Lines without words (symbols only) are their own group: nothing to repeat.
+    group = np.where(unit >= 0, np.append(unit_group, 0)[unit], n_units + np.arange(n))
+    roles = lines["role"].astype(object).to_numpy() if "role" in lines else np.full(n, None)
+    rank = np.lexsort((lines["pos"].to_numpy(), -n_chars, roles != "body"))  # best kept first
+    edges = (left * n_units + right, score, kind)
+    kept, member, dup_score, dup_kind = _stars(group, rank, unit, edges, x)
+    # A body line tied to the kept line only through other members (two paragraphs that each
+    # quote the same short line) is no repeat of it: the article keeps it. It leaves the group
+    # with its exact copies, which then point to their own first copy.
+    loose = member & (dup_kind == "transitive") & (roles == "body")
+    if loose.any():
+        group = np.where(np.isin(unit, unit[loose]), 2 * (n_units + n) + unit, group)
+        kept, member, dup_score, dup_kind = _stars(group, rank, unit, edges, x)
+    return _with_links(lines, member, kept, dup_score, dup_kind)
+
+
+def _stars(group, rank, unit, edges, x):
+    """Kept line of each group (the first of `rank` in it), and each other member's relation.
+
+    Returns
+    -------
+    (kept, member, dup_score, dup_kind), each shape (n_lines,): the kept line's index, whether
+    the line points to it, the similarity and kind of that link.
+    """
+    n = len(group)
+    order = rank[np.argsort(group[rank], kind="stable")]
+    starts = np.r_[True, group[order][1:] != group[order][:-1]]
+    leader = np.repeat(order[starts], np.diff(np.r_[np.flatnonzero(starts), n]))
+    kept = np.empty(n, dtype=np.int64)
+    kept[order] = leader
+    member = kept != np.arange(n)
+
+    dup_score = np.full(n, np.nan)
+    dup_kind = np.full(n, "", dtype=object)
+    idx = np.flatnonzero(member)
+    a, b = unit[idx], unit[kept[idx]]
+    same = a == b
+    dup_score[idx[same]], dup_kind[idx[same]] = 1.0, "exact"
+    idx, a, b = idx[~same], a[~same], b[~same]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    edge_key, score, kind = edges
+    n_units = x.shape[0]
+    found = np.zeros(len(idx), dtype=bool)
+    if len(edge_key):
+        at = np.minimum(np.searchsorted(edge_key, lo * n_units + hi), len(edge_key) - 1)
+        found = edge_key[at] == lo * n_units + hi
+        dup_score[idx[found]] = score[at[found]]
+        dup_kind[idx[found]] = [KINDS[k] for k in kind[at[found]]]
+    sizes = _sizes(x)
+    smaller = np.maximum(np.minimum(sizes[lo[~found]], sizes[hi[~found]]), 1)
+    dup_score[idx[~found]] = _overlap(x, lo[~found], hi[~found]) / smaller
+    dup_kind[idx[~found]] = "transitive"
+    return kept, member, dup_score, dup_kind
+
+
+def tokenise(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`textnorm.words` of every text, URLs left out, in one regex pass over the whole chunk.
+
+    Returns
+    -------
+    (tokens, line), each shape (n_tokens,): the tokens laid end to end (object array of str)
+    and the index in `texts` of the text each comes from (non-decreasing).
+    """
+    joined = "\n".join(texts)
+    norm = _JUNK.sub("", unicodedata.normalize("NFKC", strip_urls(joined)).casefold())
+    breaks = max(len(texts) - 1, 0)
+    if norm.count("\n") != breaks or joined.count("\n") != breaks:
+        # A text holding a line break (not from segment) or normalising into one: per text.
+        per_text = [words(_URL.sub(" ", t)) for t in texts]
+        lengths = [len(w) for w in per_text]
+        tokens = np.array([w for ws in per_text for w in ws], dtype=object)
+        return tokens, np.repeat(np.arange(len(texts)), lengths)
+    parts = np.array(_WORD_OR_BREAK.findall(norm), dtype=object)
+    is_break = parts == "\n"
+    return parts[~is_break], np.cumsum(is_break)[~is_break].astype(np.int64)
+
+
+def strip_urls(text: str) -> str:
+    """`text` with every URL replaced by a space (as ``_URL.sub(" ", text)``, much faster on long
+    texts: a literal search for the marks, then expansion to the surrounding non-space run)."""
+    pieces, last = [], 0
+    for mark in _URL_MARK.finditer(text):
+        start = mark.start()
+        if start < last:
+            continue  # inside the URL just removed
+        lo = start
+        while lo > last and not text[lo - 1].isspace():
+            lo -= 1
+        hi = mark.end()
+        while hi < len(text) and not text[hi].isspace():
+            hi += 1
+        pieces.extend((text[last:lo], " "))
+        last = hi
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _token_hashes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stable 64-bit hash (pandas' SipHash with its fixed key) and the length of each token,
+    each shape (n_tokens,); computed once per distinct token."""
+    if not len(tokens):
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    codes, uniques = pd.factorize(tokens)
+    uniques = np.asarray(uniques, dtype=object)
+    lengths = np.fromiter((len(t) for t in uniques), dtype=np.int64, count=len(uniques))
+    return pd.util.hash_array(uniques)[codes], lengths[codes]
+
+
+def _exact_units(texts, token_hash, token_line, n_words, pages) -> np.ndarray:
+    """Id of each line's exact-repeat class within its page (-1 for lines with nothing to match).
+
+    The class key is a hash of the normalised words in order; a line holding only URLs is keyed
+    by the URLs themselves, so two copies of a link repeat each other but never the headline it
+    spells. Ids are numbered in order of first appearance.
+    """
+    n = len(texts)
+    key = np.zeros(n, dtype=np.uint64)
+    if len(token_hash):
+        position = np.arange(len(token_line)) - np.searchsorted(token_line, token_line)
+        with np.errstate(over="ignore"):
+            mixed = minhashing.mix64(token_hash + minhashing.mix64(position.astype(np.uint64) + np.uint64(1)))
+        np.add.at(key, token_line, mixed)
+    has_key = n_words > 0
+    for i in np.flatnonzero(~has_key):
+        urls = _URL.findall(texts[i])
+        if urls:
+            url_key = " ".join(u.casefold() for u in urls)
+            key[i] = pd.util.hash_array(np.array([url_key], dtype=object))[0] ^ np.uint64(0x5BD1E995)
+            has_key[i] = True
+    with np.errstate(over="ignore"):
+        key = minhashing.mix64(key + minhashing.mix64(pages.astype(np.uint64)))
+    unit = np.full(n, -1, dtype=np.int64)
+    unit[has_key], _ = pd.factorize(key[has_key], sort=False)
+    return unit
+
+
+def _incidence(items: np.ndarray, owner: np.ndarray, groups: np.ndarray, n_rows: int) -> sparse.csr_matrix:
+    """Binary matrix, shape (n_rows, n_distinct (group, item)): an item of a page never meets the
+    same item of another page, so products of this matrix stay inside a page."""
+    if not len(items):
+        return sparse.csr_matrix((n_rows, 0), dtype=np.int32)
+    with np.errstate(over="ignore"):
+        column_key = minhashing.mix64(items ^ minhashing.mix64(groups[owner].astype(np.uint64)))
+    column, _ = pd.factorize(column_key, sort=False)
+    x = sparse.csr_matrix(
+        (np.ones(len(items), dtype=np.int32), (owner, column)), shape=(n_rows, column.max() + 1)
+    )
+    x.data[:] = 1  # a set counts an item once (the constructor summed repeats)
+    return x
+
+
+def _sizes(x: sparse.csr_matrix) -> np.ndarray:
+    return np.diff(x.indptr)
+
+
+def _overlap(x: sparse.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """|row i ∩ row j| of a binary matrix for each pair, shape (n_pairs,)."""
+    if not len(i):
+        return np.zeros(0)
+    return np.asarray(x[i].multiply(x[j]).sum(axis=1)).ravel().astype(float)
+
+
+def _candidates(x: sparse.csr_matrix, cap: int, floor: float):
+    """Pairs (i < j) of rows that may share at least `floor` of the smaller row, with the exact
+    size of their intersection, and which rows hold a frequent column.
+
+    Columns held by more than `cap` rows give no candidates (bounded cost); a pair is kept when
+    its shared kept columns plus the frequent columns it might share could still reach `floor`,
+    and its intersection is then recounted on every column. A pair sharing only frequent columns
+    is not found here: the caller's MinHash LSH covers the rows holding one.
+
+    Returns
+    -------
+    (i, j, shared) arrays of shape (n_pairs,), and a bool array, shape (n_rows,).
+    """
+    df = np.bincount(x.indices, minlength=x.shape[1])
+    frequent = df > cap
+    sub = x[:, np.flatnonzero((df >= 2) & ~frequent)]
+    product = sparse.triu(sub @ sub.T, k=1).tocoo()
+    i, j = product.row.astype(np.int64), product.col.astype(np.int64)
+    shared = product.data.astype(float)
+    n_frequent = np.asarray(x[:, np.flatnonzero(frequent)].sum(axis=1)).ravel() if frequent.any() else None
+    sizes = _sizes(x)
+    smaller = np.maximum(np.minimum(sizes[i], sizes[j]), 1)
+    if n_frequent is None:
+        keep = shared >= floor * smaller
+        return i[keep], j[keep], shared[keep], np.zeros(x.shape[0], dtype=bool)
+    unsure = np.minimum(n_frequent[i], n_frequent[j])
+    keep = shared + unsure >= floor * smaller
+    i, j, shared, unsure = i[keep], j[keep], shared[keep], unsure[keep]
+    recount = unsure > 0
+    shared[recount] = _overlap(x, i[recount], j[recount])
+    return i, j, shared, n_frequent > 0
+
+
+def _despaced_containment(a: str, b: str, k: int) -> float:
+    """Share of the shorter text's character k-grams (spaces removed) found in the longer."""
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    if len(a) > len(b):
+        a, b = b, a
+    grams_a = {a[p : p + k] for p in range(max(1, len(a) - k + 1))}
+    grams_b = {b[p : p + k] for p in range(max(1, len(b) - k + 1))}
+    return len(grams_a & grams_b) / len(grams_a) if grams_a else 0.0
+
+
+def _unit_edges(x, shingle, shingle_unit, n_words, unit_text, unit_pages, params: InPageParams):
+    """Links between distinct texts of a page: (left, right, score, kind), sorted by pair."""
+    i, j, shared, incomplete = _candidates(x, params.max_shingle_lines, params.despaced_floor)
+    sizes = _sizes(x)
+    containment = shared / np.maximum(np.minimum(sizes[i], sizes[j]), 1)
+    jaccard = shared / np.maximum(sizes[i] + sizes[j] - shared, 1)
+    long_enough = np.minimum(n_words[i], n_words[j]) >= params.min_contained_words
+    near = long_enough & (jaccard >= params.near_jaccard)
+    # A short line must lie whole in the other: one word changed makes another line ("Eating
+    # Plan A" / "Eating Plan D"); a longer line may differ by a few words (a scraper's edits).
+    partial_ok = np.minimum(sizes[i], sizes[j]) >= params.minhash_min_shingles
+    by_words = long_enough & ~near & (containment >= np.where(partial_ok, params.contained, 1.0))
+    edges = {
+        (int(a), int(b)): (float(s), KINDS.index(k))
+        for pick, sim, k in ((near, jaccard, "near"), (by_words, containment, "contained"))
+        for a, b, s in zip(i[pick], j[pick], sim[pick], strict=True)
+    }
+    # Glued or split words break word shingles: pairs sharing part of their shingles are checked
+    # on the characters without spaces, at a near-exact threshold (few pairs: plain Python).
+    check = long_enough & ~near & ~by_words
+    for a, b, partial in zip(i[check], j[check], partial_ok[check], strict=True):
+        c = _despaced_containment(unit_text(a), unit_text(b), params.char_k)
+        if c >= (params.despaced_contained if partial else 1.0):
+            edges[(int(a), int(b))] = (c, KINDS.index("contained"))
+
+    # Longer lines holding a shingle too frequent for the inverted index (long pages of
+    # templated lines): MinHash signatures, LSH banding for candidates, estimated Jaccard.
+    # Elsewhere the index has already counted every intersection exactly, so the sketch would
+    # only add cost.
+    eligible = np.flatnonzero(incomplete & (sizes >= params.minhash_min_shingles))
+    if len(eligible) > 1:
+        for (p, q), s in _minhash_near(shingle, shingle_unit, eligible, unit_pages, params).items():
+            edges.setdefault((p, q), (s, KINDS.index("near")))
+
+    if not edges:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), empty
+    keys = sorted(edges)
+    left = np.array([k[0] for k in keys], dtype=np.int64)
+    right = np.array([k[1] for k in keys], dtype=np.int64)
+    score = np.array([edges[k][0] for k in keys])
+    kind = np.array([edges[k][1] for k in keys], dtype=np.int64)
+    return left, right, score, kind
+
+
+def _minhash_near(shingle, shingle_unit, eligible, unit_pages, params: InPageParams) -> dict:
+    """{(unit, unit): estimated Jaccard} of the `eligible` units' near-identical pairs."""
+    take = np.isin(shingle_unit, eligible)
+    owner = np.searchsorted(eligible, shingle_unit[take])
+    order = np.argsort(owner, kind="stable")
+    offsets = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(eligible)))]
+    items = minhashing.fold32(shingle[take][order])
+    sigs = minhashing.signatures(items, offsets, params.num_perm, params.seed, params.scheme)
+    a, b = minhashing.band_pairs(sigs, unit_pages[eligible], params.lsh_bands, params.lsh_rows)
+    estimate = minhashing.jaccard_estimate(sigs, a, b)
+    near = estimate >= params.near_jaccard
+    return {
+        (int(p), int(q)): float(s)
+        for p, q, s in zip(eligible[a[near]], eligible[b[near]], estimate[near], strict=True)
+    }
+
+
+def _with_links(lines, member, kept, dup_score, dup_kind) -> pd.DataFrame:
+    line_no = lines["line_no"].to_numpy(dtype=np.int64)
+    dup_of = pd.array(np.where(member, line_no[kept], 0), dtype="Int32")
+    dup_of[~member] = pd.NA
+    scores = pd.array(dup_score, dtype="Float32")
+    scores[~member] = pd.NA
+    if "reason" in lines:
+        reason = lines["reason"].astype("string")
+    else:
+        reason = pd.Series(pd.NA, index=lines.index, dtype="string")
+    tag = pd.Series("dup:" + dup_kind.astype(str), index=lines.index, dtype="string")
+    joined = (reason + ";" + tag).where(reason.notna() & (reason != ""), tag)
+    return lines.assign(dup_of=dup_of, dup_score=scores, reason=joined.where(member, reason))
