@@ -118,6 +118,9 @@ def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> p
     linked lines), shape (n_lines, n_columns + up to 3).
     """
     n = len(lines)
+    if not n:
+        empty = np.zeros(0, dtype=bool)
+        return _with_links(lines, empty, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object))
     texts = lines["text"].astype(str).tolist()
     pages = lines["page"].to_numpy(dtype=np.int64)
     tokens, token_line = tokenise(texts)

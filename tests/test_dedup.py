@@ -163,6 +163,13 @@ def test_paragraphs_quoting_one_short_line_stay_in_the_body():
     assert found.get(1) in (2, 3) and 2 not in found and 3 not in found
 
 
+def test_empty_chunk_and_missing_optional_columns():
+    empty = link_repeats(frame([]))
+    assert len(empty) == 0 and str(empty["dup_of"].dtype) == "Int32"
+    bare = link_repeats(frame([("body", "Share"), ("body", "Share")]).drop(columns=["role", "reason"]))
+    assert links(bare) == {2: 1} and bare["reason"].tolist() == [pd.NA, "dup:exact"]
+
+
 def test_symbol_lines_are_never_linked():
     out = link_repeats(frame([("boilerplate", "|"), ("boilerplate", "|"), ("boilerplate", "—")]))
     assert out["dup_of"].isna().all()
