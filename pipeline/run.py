@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__, config
 from .articles import assemble_articles
 from .boilerplate import assign_roles
-from .dedup import link_repeats
+from .dedup import INPAGE_PARAMS, link_repeats
 from .modelstore import load_model
 from .read import Page, Problem, discover, iter_pages, pages_frame
 from .segment import segment
@@ -207,7 +207,7 @@ def _summary(files, problems, totals, seconds, models, index, started) -> dict[s
         "warnings": [str(p) for p in problems if not p.skipped],
         "seconds": {k: round(v, 4) for k, v in sorted(seconds.items())}
         | {"total": round(time.perf_counter() - started, 4)},
-        "minhash": index.params(),
+        "minhash": {"in_page": INPAGE_PARAMS.as_dict(), "same_story": index.params()},
         "models": {
             "topic": {
                 "sha256": models.topic_card.get("sha256"),
