@@ -35,12 +35,12 @@ import multiprocessing
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the output for a given seed changes (cached data sets are then rebuilt)."""
 
 SHARD_PAGES = 1000
@@ -49,8 +49,9 @@ SHARD_PAGES = 1000
 TXT_MAX_PAGES = 100_000
 """``--format auto`` writes .txt files up to this many pages, .jsonl.gz shards above."""
 
-N_SITES = 40
-"""Distinct sites (menus, footers, styles); pages of a site share their boilerplate lines."""
+N_SITES = 300
+"""Distinct sites (menus, footers, styles); pages of a site share their boilerplate lines. Sites
+get pages by a Zipf law, so a few large sites repeat their menus across many pages of a shard."""
 
 
 def _wordlist(text: str) -> list[str]:
@@ -311,10 +312,15 @@ class _Writer:
 
     def site(self) -> Site:
         name = " ".join(w.capitalize() for w in self.words(self.int(1, 3)))
-        menu = [self.pick(_SECTIONS) for _ in range(self.int(20, 90))]
-        menu += [" ".join(w.capitalize() for w in self.words(self.int(1, 3))) for _ in range(self.int(5, 40))]
+        menu = [self.pick(_SECTIONS) for _ in range(self.int(8, 35))]
+        menu += [
+            " ".join(w.capitalize() for w in self.words(self.int(1, 3))) for _ in range(self.int(15, 80))
+        ]
         footer = [f"© {self.int(2015, 2025)} {name}. All rights reserved."]
-        footer += [self.pick(_FOOTER) for _ in range(self.int(8, 30))]
+        footer += [self.pick(_FOOTER) for _ in range(self.int(4, 12))]
+        footer += [
+            " ".join(w.capitalize() for w in self.words(self.int(1, 4))) for _ in range(self.int(4, 20))
+        ]
         footer += [self.sentence(8, 25) for _ in range(self.int(0, 3))]
         return Site(
             name=name,
@@ -340,15 +346,27 @@ class GenPage:
     text: str
 
 
+_SITES_CACHE: dict[tuple[int, int], list[Site]] = {}
+
+
+def _sites(vocab: Vocabulary, seed: int) -> list[Site]:
+    """The `N_SITES` sites of a seed (made once per process: they are the same for every shard)."""
+    key = (id(vocab), seed)
+    if key not in _SITES_CACHE:
+        writer = _Writer(vocab, np.random.default_rng([seed, 7, 0]))
+        _SITES_CACHE.clear()
+        _SITES_CACHE[key] = [writer.site() for _ in range(N_SITES)]
+    return _SITES_CACHE[key]
+
+
 class _ShardMaker:
     """Makes the pages of one shard, keeping its earlier pages and stories for repeats."""
 
     P_LISTING, P_REPUBLISH, P_MIRROR, P_TOPIC = 0.07, 0.07, 0.04, 0.35
 
     def __init__(self, vocab: Vocabulary, seed: int, shard: int):
-        sites_rng = np.random.default_rng([seed, 7, 0])  # the same sites in every shard
-        site_writer = _Writer(vocab, sites_rng)
-        self.sites = [site_writer.site() for _ in range(N_SITES)]
+        # the same sites in every shard, each with its own list of recent stories
+        self.sites = [replace(site, recent=[]) for site in _sites(vocab, seed)]
         # popular sites get more pages (Zipf over sites)
         weights = 1.0 / np.arange(1, N_SITES + 1)
         self.site_cum = np.cumsum(weights) / weights.sum()
@@ -392,9 +410,9 @@ class _ShardMaker:
         captions = list(story.captions)
         if captions:  # the lead photo's caption, scraped twice (alt text and figcaption)
             lead = captions.pop(0) + (f" (Photo: {w.pick(self._credits)})" if site.caption_credit else "")
-            body += [lead, lead] if w.chance(0.7) else [lead]
+            body += [lead, lead] if w.chance(0.5) else [lead]
         for i, para in enumerate(story.paragraphs):
-            if i == 0 and w.chance(0.5):  # the standfirst repeated as the first paragraph
+            if i == 0 and w.chance(0.4):  # the standfirst repeated as the first paragraph
                 para = f"{story.standfirst} {para}"
             body.append(para)
             if captions and w.chance(0.25):
@@ -408,7 +426,7 @@ class _ShardMaker:
         if w.chance(site.comments):
             blocks.append(self._comments())
         blocks.append(self._teasers(site, w.int(0, 10), w.pick(_RELATED)))
-        blocks.append(site.footer)
+        blocks += self._footer(site)
         return _render(blocks, w)
 
     def _listing(self, site: Site) -> str:
@@ -418,8 +436,16 @@ class _ShardMaker:
         for _ in range(w.int(8, 22)):
             blocks.append(self._teaser(site, with_meta=True))
         blocks.append(["Load more", "Page 1 of " + str(w.int(2, 40))])
-        blocks.append(site.footer)
+        blocks += self._footer(site)
         return _render(blocks, w)
+
+    def _footer(self, site: Site) -> list[list[str]]:
+        """The footer, often after a second copy of part of the menu (desktop and mobile menus)."""
+        w = self.w
+        if not w.chance(0.6):
+            return [site.footer]
+        start = w.int(0, max(1, len(site.menu) // 2))
+        return [site.menu[start : start + w.int(10, 40)], site.footer]
 
     def _chrome(self, site: Site) -> list[list[str]]:
         """Menus: the site's whole menu, cut into a few groups, then a breaking-news bar."""
