@@ -356,3 +356,61 @@ def test_jobs_option_of_the_command(tmp_path, capsys):
         assert run_cli(capsys, "run", str(folder), "--out", str(out), "--jobs", jobs, "--quiet")[0] == 0
         digests.append({k: v for k, v in snapshot(out).items() if k != "summary.json"})
     assert digests[0] == digests[1]
+
+
+MEASURE = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"code": done.returncode, "stderr": done.stderr, "seconds": time.perf_counter() - start,
+                  "peak_mb": peak_kb / 1024}))
+"""
+
+
+def measured_run(argv: list[str], env: dict[str, str] | None = None) -> dict:
+    """Exit code, stderr, wall seconds and peak RSS (MB) of ``article-pipeline ARGV`` in a child."""
+    command = [sys.executable, "-c", MEASURE, sys.executable, "-m", "pipeline.cli", *argv]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def huge_pages(folder: Path) -> Path:
+    """A 20 MB single-line page and a page of 10^6 lines, beside a normal one."""
+    folder.mkdir()
+    words = b"tin t\xe1\xbb\xa9c market news the of vi\xe1\xbb\x87t nam ".split()
+    line = b" ".join(words[(i * 7) % len(words)] for i in range(3_000_000))
+    (folder / "one_line.txt").write_bytes(line[:20_000_000])
+    (folder / "million.txt").write_bytes(b"x\n" * 1_000_000)
+    shutil.copy(next(SEEDS.glob("*.txt")), folder / "normal.txt")
+    return folder
+
+
+def test_huge_pages_are_rejected_with_their_limit_in_bounded_memory_and_time(tmp_path):
+    folder = huge_pages(tmp_path / "in")
+    out = tmp_path / "out"
+    result = measured_run(["run", str(folder), "--out", str(out), "--quiet"])
+    assert result["code"] == cli.EXIT_SKIPPED, result["stderr"]
+    warnings = sorted(result["stderr"].strip().splitlines())
+    assert len(warnings) == 2
+    assert warnings[0].startswith(f"warning: {folder / 'million.txt'}: page has 1000000 lines")
+    assert warnings[1].startswith(f"warning: {folder / 'one_line.txt'}: page too large")
+    assert result["peak_mb"] < 800 and result["seconds"] < 120
+    assert pd.read_parquet(out / "articles.parquet")["doc_id"].tolist() == ["normal"]
+
+
+@pytest.mark.slow
+def test_huge_single_line_page_is_processed_under_a_raised_limit(tmp_path):
+    folder = huge_pages(tmp_path / "in")
+    (folder / "million.txt").unlink()
+    out = tmp_path / "out"
+    result = measured_run(
+        ["run", str(folder), "--out", str(out), "--quiet"],
+        env={"ARTICLE_PIPELINE_MAX_PAGE_BYTES": "25000000"},
+    )
+    assert result["code"] == cli.EXIT_OK, result["stderr"]
+    assert result["peak_mb"] < 3000 and result["seconds"] < 300
+    paragraphs = pd.read_parquet(out / "paragraphs.parquet")
+    assert paragraphs.groupby("doc_id").size().to_dict()["one_line"] == 1
