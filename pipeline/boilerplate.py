@@ -1,35 +1,58 @@
-"""Boilerplate stage (placeholder, to be replaced by the learned line model): role per line."""
+"""Boilerplate stage: the role of every line (title, body, caption, boilerplate, teaser, comment).
+
+The learned line model (pipeline.linemodel, shipped as models/lines.joblib) labels a whole chunk of
+pages in one vectorised pass. `reason` says why: ``marker:<name>`` when the line is one of the
+marker lines of pipeline.markers ("See more", "VNA", a date line...) and was not labelled body,
+else ``model:<role>``. Without a line model a few plain rules stand in (``rule:<why>``).
+"""
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
 import pandas as pd
 
-MARKERS = re.compile(r"^\s*(see more|related( news| articles)?|read more|latest( news)?|tags?:?)\s*$", re.I)
+from .markers import match_markers
 
 
 def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFrame:
-    """Add `role` and `reason` to `lines` (columns of segment.LINE_COLUMNS)."""
-    roles, reasons = [], []
-    in_teasers = False
-    for pos, text in zip(lines["pos"], lines["text"], strict=True):
-        if pos == 0:
-            in_teasers = False
-            roles.append("title")
-            reasons.append("position:first")
-            continue
-        if MARKERS.match(text):
-            in_teasers = True
-            roles.append("boilerplate")
-            reasons.append("marker")
-        elif in_teasers:
-            roles.append("teaser")
-            reasons.append("after-marker")
-        elif len(text.split()) < 4:
-            roles.append("boilerplate")
-            reasons.append("short")
-        else:
-            roles.append("body")
-            reasons.append("default")
+    """Add `role` and `reason` (string dtype) to `lines` (columns of segment.LINE_COLUMNS).
+
+    Returns
+    -------
+    DataFrame, shape (n_lines, n_columns + 2): `lines` with the two columns added.
+    """
+    if not len(lines):
+        empty = pd.array([], dtype="string")
+        return lines.assign(role=empty, reason=empty)
+    _, marker = match_markers(lines["text"])
+    if model is None:
+        roles, reasons = rule_roles(lines, marker)
+    else:
+        roles = np.asarray(model.predict(lines), dtype=object)
+        reasons = np.char.add("model:", roles.astype(str)).astype(object)
+        marked = (marker != "") & (roles != "body")
+        reasons[marked] = np.char.add("marker:", marker[marked].astype(str))
     return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
+
+
+def rule_roles(lines: pd.DataFrame, marker: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-in roles when no line model is available: first line title, list headers and other
+    markers boilerplate, lines after a list header teasers, short lines boilerplate, else body."""
+    from .linefeatures import base_features, page_bounds
+
+    base = base_features(lines["text"])
+    starts, _, page_of = page_bounds(lines)
+    index = np.arange(len(lines))
+    header = base["marker_list-header"].to_numpy() > 0
+    last = np.maximum.accumulate(np.where(header, index, -1))
+    after_header = (last >= starts[page_of]) & ~header
+    words = np.expm1(base["log_words"].to_numpy())
+    roles = np.where(words < 4, "boilerplate", "body").astype(object)
+    reasons = np.where(words < 4, "rule:short", "rule:default").astype(object)
+    roles[after_header], reasons[after_header] = "teaser", "rule:after-header"
+    is_marker = marker != ""
+    roles[is_marker] = "boilerplate"
+    reasons[is_marker] = np.char.add("marker:", marker[is_marker].astype(str))
+    first = lines["pos"].to_numpy() == 0
+    roles[first], reasons[first] = "title", "rule:first-line"
+    return roles, reasons
