@@ -64,8 +64,10 @@ def assert_one_error_line(err: str, *fragments: str) -> None:
 def previous_out(tmp_path, capsys) -> Path:
     """An OUT produced by a clean run over 4 pages."""
     out = tmp_path / "out"
-    code, _, _ = run_cli(capsys, "run", str(make_batch(tmp_path / "first", 4)), "--out", str(out), "--quiet")
-    assert code == cli.EXIT_OK
+    code, _, err = run_cli(
+        capsys, "run", str(make_batch(tmp_path / "first", 4)), "--out", str(out), "--quiet"
+    )
+    assert code == cli.EXIT_OK, err
     return out
 
 
@@ -177,8 +179,8 @@ def tiny_disk(tmp_path):
 
 def test_real_full_disk(tmp_path, capsys, tiny_disk):
     out = tiny_disk / "out"
-    code, _, _ = run_cli(capsys, "run", str(SEEDS), "--out", str(out), "--quiet")
-    assert code == cli.EXIT_OK
+    code, _, err = run_cli(capsys, "run", str(SEEDS), "--out", str(out), "--quiet")
+    assert code == cli.EXIT_OK, err
     before = snapshot(out)
     big = tmp_path / "big"
     big.mkdir()
@@ -293,8 +295,8 @@ def test_empty_pages_give_no_rows_and_are_counted(tmp_path, capsys):
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blank.txt").write_text(" \n\t\n\u3000\r\n", encoding="utf-8")
     out = tmp_path / "out"
-    code, _, _ = run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")
-    assert code == cli.EXIT_OK
+    code, _, err = run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")
+    assert code == cli.EXIT_OK, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["empty_pages"] == 2 and summary["pages"] == 4
     paragraphs = pd.read_parquet(out / "paragraphs.parquet")
@@ -312,8 +314,8 @@ def test_hostile_ids_are_data_never_paths(tmp_path, capsys):
     (folder / "h.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "work" / "out"
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    code, _, _ = run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")
-    assert code == cli.EXIT_OK
+    code, _, err = run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")
+    assert code == cli.EXIT_OK, err
     articles = pd.read_parquet(out / "articles.parquet")
     assert articles["doc_id"].tolist() == hostile
     assert set(pd.read_parquet(out / "paragraphs.parquet")["doc_id"]) == set(hostile)
@@ -333,7 +335,8 @@ def test_same_input_gives_byte_identical_tables(tmp_path, capsys):
     digests = []
     for name in ("a", "b"):
         out = tmp_path / name
-        assert run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")[0] == cli.EXIT_OK
+        code, _, err = run_cli(capsys, "run", str(folder), "--out", str(out), "--quiet")
+        assert code == cli.EXIT_OK, err
         digests.append({k: v for k, v in snapshot(out).items() if k != "summary.json"})
     assert digests[0] == digests[1] and set(digests[0]) == {"paragraphs.parquet", "articles.parquet"}
 
@@ -353,7 +356,8 @@ def test_jobs_option_of_the_command(tmp_path, capsys):
     digests = []
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        assert run_cli(capsys, "run", str(folder), "--out", str(out), "--jobs", jobs, "--quiet")[0] == 0
+        code, _, err = run_cli(capsys, "run", str(folder), "--out", str(out), "--jobs", jobs, "--quiet")
+        assert code == cli.EXIT_OK, err
         digests.append({k: v for k, v in snapshot(out).items() if k != "summary.json"})
     assert digests[0] == digests[1]
 
