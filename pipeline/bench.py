@@ -303,7 +303,9 @@ def bench(args: argparse.Namespace) -> dict:
     def dataset(n: int, fmt: str = "auto") -> tuple[Path, dict]:
         folder = data_root / f"n{n}-seed{args.seed}-{fmt.replace('.', '')}"
         start = time.perf_counter()
-        manifest = write_pages(folder, n, seed=args.seed, fmt=fmt, jobs=args.gen_jobs, vocab=vocab)
+        manifest = write_pages(
+            folder, n, seed=args.seed, fmt=fmt, jobs=args.gen_jobs, vocab=vocab, replace_stale=True
+        )
         _say(
             f"data  N={n:>9,}  {manifest['format']:<8} {manifest['bytes'] / 1e6:8.1f} MB  "
             f"({time.perf_counter() - start:.1f} s)"
@@ -466,11 +468,12 @@ def plot(report: dict, path: Path) -> None:
     n = [r["n"] for r in runs]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
     ax_t.loglog(n, [r["wall_s"] for r in runs], "o-", label="article-pipeline --jobs 1")
+    ax_t.loglog(n, [r["cpu_s"] for r in runs], "o:", color="C0", alpha=0.6, label="article-pipeline CPU s")
     ax_t.loglog(n, [runs[-1]["wall_s"] * x / n[-1] for x in n], ":", color="grey", label="linear in N")
     traf = report.get("trafilatura", {})
     if traf.get("available"):
         ax_t.loglog(n, [x / traf["pages_per_s"] for x in n], "s--", label="trafilatura (at its pages/s)")
-    ax_t.set(xlabel="pages N", ylabel="wall time (s)", title="Time, one core")
+    ax_t.set(xlabel="pages N", ylabel="seconds", title="Time, one core (wall; CPU dotted)")
     ax_t.legend(fontsize=8)
     ax_m.loglog(n, [r["peak_rss_mb"] for r in runs], "o-", color="C3", label="peak RSS")
     ax_m.axhline(8192, color="grey", ls=":", label="8 GB budget")

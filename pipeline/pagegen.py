@@ -33,6 +33,7 @@ import gzip
 import json
 import multiprocessing
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -561,11 +562,14 @@ def write_pages(
     fmt: str = "auto",
     jobs: int = 1,
     vocab: Vocabulary | None = None,
+    replace_stale: bool = False,
 ) -> dict:
     """Write `n_pages` pages under `out` and a ``manifest.json``; returns the manifest.
 
     An existing folder whose manifest matches (same pages, seed, format, vocabulary and generator
-    version) is kept as is, so repeated benchmark runs reuse their data.
+    version) is kept as is, so repeated benchmark runs reuse their data. One whose manifest differs
+    is an error, or with `replace_stale` removed and written anew (only a folder this function
+    wrote, recognised by its manifest, is ever removed).
     """
     out = Path(out)
     vocab = vocab or Vocabulary.auto()
@@ -586,7 +590,9 @@ def write_pages(
         old = json.loads(manifest_path.read_text())
         if {k: old.get(k) for k in manifest} == manifest:
             return old
-        raise FileExistsError(f"{out} holds other generated pages ({old}); remove it first")
+        if not replace_stale:
+            raise FileExistsError(f"{out} holds other generated pages ({old}); remove it first")
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = [
         (vocab, seed, s, min(SHARD_PAGES, n_pages - s * SHARD_PAGES), out, fmt)

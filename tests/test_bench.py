@@ -80,6 +80,8 @@ def test_txt_and_jsonl_hold_the_same_pages(tmp_path, vocab):
     ).read_bytes()
     with pytest.raises(FileExistsError):
         write_pages(tmp_path / "t", 26, seed=4, fmt="txt", vocab=vocab)
+    assert write_pages(tmp_path / "t", 26, seed=4, fmt="txt", vocab=vocab, replace_stale=True)["pages"] == 26
+    assert len(list((tmp_path / "t").rglob("*.txt"))) == 26
 
 
 def test_tiny_bench_run_reports_every_measure(tmp_path):
