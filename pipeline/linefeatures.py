@@ -36,7 +36,9 @@ STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 """English stopwords (NLTK's list, trimmed): running text is dense in them, menus are not."""
 
 _STOP_PATTERN = r"\b(?:" + "|".join(sorted(STOPWORDS)) + r")\b"
-_SENTENCE_END = r"[.!?…:;][\"'”’)\]]*\s*$"
+_SENTENCE_END = r"[.!?…:;。！？][\"'”’)\]」』]*\s*$"
+_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}]"
+"""Scripts written without spaces between words: two characters count as one word."""
 _BULLET = r"^\s*(?:[-–—•·*►▶»›>|]|\d{1,2}[.)])\s"
 _URL = r"(?:https?://|www\.|\.com\b|\.html?\b|@[a-z0-9-]+\.)"
 
@@ -72,6 +74,7 @@ BASE_FEATURES = (
     "starts_quote",
     "url",
     "non_ascii_share",
+    "cjk_share",
     *(f"marker_{kind}" for kind in KINDS),
     "prose",
 )
@@ -128,7 +131,8 @@ def base_features(text: pd.Series) -> pd.DataFrame:
     lower = stripped.str.lower()
     chars = stripped.str.len().fillna(0).to_numpy(dtype=np.float32)
     safe_chars = np.maximum(chars, 1)
-    words = _count(stripped, r"\S+")
+    cjk = _count(stripped, _CJK)
+    words = _count(stripped, r"\S+") + cjk / 2
     safe_words = np.maximum(words, 1)
     letters = _count(stripped, r"\p{L}")
     safe_letters = np.maximum(letters, 1)
@@ -156,14 +160,15 @@ def base_features(text: pd.Series) -> pd.DataFrame:
         "starts_quote": _has(stripped, r"^[\"'“‘«]"),
         "url": _has(lower, _URL),
         "non_ascii_share": _count(stripped, r"[^\x00-\x7f]") / safe_chars,
+        "cjk_share": cjk / safe_chars,
     }
     frame = pd.DataFrame(f, index=text.index)
     for column in kinds.columns:
         frame[column] = kinds[column].to_numpy(dtype=np.float32)
     # running text: enough words, some stopwords, a sentence end
-    frame["prose"] = (
-        (words >= 8) & (f["stop_share"] >= 0.12) & ((f["sentence_end"] > 0) | (words >= 25))
-    ).astype(np.float32)
+    # (no stopword test for scripts without spaces: the English list says nothing about them)
+    wordy = (f["stop_share"] >= 0.12) | (f["cjk_share"] >= 0.3)
+    frame["prose"] = ((words >= 8) & wordy & ((f["sentence_end"] > 0) | (words >= 25))).astype(np.float32)
     return frame[list(BASE_FEATURES)]
 
 

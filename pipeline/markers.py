@@ -75,8 +75,10 @@ MARKERS: tuple[Marker, ...] = (
         r"|what to read next|further reading|around the web|from the web|sponsored( content| stories)?"
         r"|more on this( story| topic)?)[:.!]?$",
     ),
+    Marker("tags", "list-header", r"^(tags?|tagged|topics?|keywords?|categories|category|filed under) ?:?$"),
+    # a tag line with its tags ("Filed Under: EEE, health") closes nothing: the article may follow
     Marker(
-        "tags", "list-header", r"^(tags?|tagged|topics?|keywords?|categories|category|filed under)( ?:.*)?$"
+        "tag-line", "share", r"^(tags?|tagged|topics?|keywords?|categories|category|filed under) ?[:|] ?\S"
     ),
     Marker("previous-next", "list-header", r"^(previous|next|prev|older|newer)( article| post| story)?:?$"),
     # inline pointers to another article
