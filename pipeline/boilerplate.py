@@ -2,8 +2,9 @@
 
 The learned line model (pipeline.linemodel, shipped as models/lines.joblib) labels a whole chunk of
 pages in one vectorised pass. `reason` says why: ``marker:<name>`` when the line is one of the
-marker lines of pipeline.markers ("See more", "VNA", a date line...) and was not labelled body,
-else ``model:<role>``. Without a line model a few plain rules stand in (``rule:<why>``).
+marker lines of pipeline.markers ("See more", "VNA", a date line...) labelled boilerplate, else
+``model:<role>`` (a teaser with a photo credit is ``model:teaser``). Without a line model a few
+plain rules stand in (``rule:<why>``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
     else:
         roles = np.asarray(model.predict(lines), dtype=object)
         reasons = np.char.add("model:", roles.astype(str)).astype(object)
-        marked = (marker != "") & (roles != "body")
+        marked = (marker != "") & (roles == "boilerplate")
         reasons[marked] = np.char.add("marker:", marker[marked].astype(str))
     return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
 
