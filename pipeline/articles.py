@@ -1,4 +1,4 @@
-"""Assemble stage: labelled lines -> one article row per page."""
+"""Assemble stage: labelled lines -> one article row per page, in one vectorised pass per chunk."""
 
 from __future__ import annotations
 
@@ -13,46 +13,61 @@ def assemble_articles(pages: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
     `body` holds the page's body lines that are not repeats (dup_of null), in page order, joined
     by a blank line; `on_topic_body` only those whose topic is on. `p_on` is the page-level
-    probability: the length-weighted mean p_on of the body (of every content line when the
-    page has no body). `title` is the record's title, else the first title line.
+    probability: the length-weighted mean p_on of the kept body (of every content line when the
+    page has no body; 0 for a page without content). `title` is the record's title, else the
+    page's first title line.
 
     Returns
     -------
     DataFrame, shape (n_pages, 8): every column of schema ARTICLES but the same-story ones.
     """
-    by_page = {page: group for page, group in lines.groupby("page", sort=True)}
-    rows = []
-    for page, (doc_id, url, record_title) in enumerate(
-        zip(pages["doc_id"], pages["url"], pages["title"], strict=True)
-    ):
-        group = by_page.get(page)
-        if group is None:
-            rows.append((doc_id, url, record_title, "", "", 0.0, 0, 0))
-            continue
-        kept_body = group[(group["role"] == "body") & group["dup_of"].isna()]
-        on_body = kept_body[kept_body["topic"] == "on"]
-        titles = group.loc[group["role"] == "title", "text"]
-        title = record_title if isinstance(record_title, str) else (titles.iloc[0] if len(titles) else None)
-        weighted = kept_body if len(kept_body) else group[group["role"] != "boilerplate"]
-        rows.append(
-            (
-                doc_id,
-                url,
-                title,
-                PARAGRAPH_SEPARATOR.join(kept_body["text"]),
-                PARAGRAPH_SEPARATOR.join(on_body["text"]),
-                page_probability(weighted),
-                len(group),
-                int((group["role"] == "teaser").sum()),
-            )
+    n_pages = len(pages)
+    page = lines["page"].to_numpy(dtype=np.int64)
+    role = lines["role"].to_numpy(dtype=object, na_value=None)
+    text = lines["text"].to_numpy(dtype=object, na_value="")
+    kept = (role == "body") & lines["dup_of"].isna().to_numpy()
+    on_topic = kept & (lines["topic"] == "on").to_numpy(dtype=bool, na_value=False)
+    content = role != "boilerplate"
+
+    def joined(mask: np.ndarray) -> np.ndarray:
+        out = np.full(n_pages, "", dtype=object)
+        if mask.any():
+            per_page = pd.Series(text[mask]).groupby(page[mask], sort=True).agg(PARAGRAPH_SEPARATOR.join)
+            out[per_page.index.to_numpy()] = per_page.to_numpy(dtype=object)
+        return out
+
+    length = lines["text"].str.len().to_numpy(dtype=float, na_value=0.0)
+    weighted_p = length * lines["p_on"].to_numpy(dtype=float, na_value=0.0)
+
+    def sums(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.bincount(page[mask], weights=length[mask], minlength=n_pages),
+            np.bincount(page[mask], weights=weighted_p[mask], minlength=n_pages),
         )
-    columns = ["doc_id", "url", "title", "body", "on_topic_body", "p_on", "n_lines", "n_teasers"]
-    return pd.DataFrame(rows, columns=columns)
 
+    body_weight, body_p = sums(kept)
+    content_weight, content_p = sums(content)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_page = np.where(
+            body_weight > 0,
+            body_p / body_weight,
+            np.where(content_weight > 0, content_p / content_weight, 0.0),
+        )
 
-def page_probability(lines: pd.DataFrame) -> float:
-    """Mean p_on of `lines`, weighted by text length (a one-word line says little)."""
-    if not len(lines):
-        return 0.0
-    weights = lines["text"].str.len().to_numpy(dtype=float)
-    return float(np.average(lines["p_on"].to_numpy(dtype=float), weights=weights))
+    first_title = np.full(n_pages, None, dtype=object)
+    is_title = role == "title"
+    title_pages, first = np.unique(page[is_title], return_index=True)
+    first_title[title_pages] = text[is_title][first]
+    record_title = pages["title"].to_numpy(dtype=object, na_value=None)
+    return pd.DataFrame(
+        {
+            "doc_id": pages["doc_id"].to_numpy(dtype=object),
+            "url": pages["url"].to_numpy(dtype=object, na_value=None),
+            "title": np.where(pd.notna(record_title), record_title, first_title),
+            "body": joined(kept),
+            "on_topic_body": joined(on_topic),
+            "p_on": p_page,
+            "n_lines": np.bincount(page, minlength=n_pages),
+            "n_teasers": np.bincount(page[role == "teaser"], minlength=n_pages),
+        }
+    )

@@ -129,6 +129,11 @@ _worker_models: Models | None = None  # set once per worker process by _init_wor
 def _init_worker(models: Models) -> None:
     global _worker_models
     _worker_models = models
+    # one process per core: native thread pools (OpenMP in gradient boosting, BLAS) would
+    # otherwise start a thread per core in every worker and oversubscribe the machine
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def _process_in_worker(pages: pd.DataFrame):
@@ -183,9 +188,9 @@ def _count(totals: Counter[str], lines: pd.DataFrame, articles: pd.DataFrame) ->
     totals["pages"] += len(articles)
     totals["lines"] += len(lines)
     totals["empty_pages"] += int((articles["n_lines"] == 0).sum())
-    totals.update(f"role:{r}" for r in lines["role"])
-    totals.update(f"topic:{t}" for t in lines["topic"].dropna())
-    totals.update(f"dup:{r.rsplit('dup:', 1)[1]}" for r in lines["reason"].dropna() if "dup:" in r)
+    dup_kinds = lines["reason"].str.extract(r"dup:([\w-]+)", expand=False)
+    for prefix, column in (("role", lines["role"]), ("topic", lines["topic"]), ("dup", dup_kinds)):
+        totals.update({f"{prefix}:{k}": int(v) for k, v in column.value_counts().items()})
     totals["same_story_pages"] += int(articles["dup_of_doc"].notna().sum())
 
 
