@@ -96,6 +96,8 @@ FEATURES: tuple[str, ...] = (
     "log_since_header",
     "log_since_marker",
     "header_seen",
+    "header_rel_pos",
+    "log_prose_since_header",
     "prose_ended",
     "log_repeats",
     "later_repeat",
@@ -269,7 +271,14 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
         any_marker |= f[f"marker_{kind}"] > 0
     f["log_since_header"] = np.log1p(_since_last(header, starts, page_of, index))
     f["log_since_marker"] = np.log1p(_since_last(any_marker, starts, page_of, index))
-    f["header_seen"] = (_since_last(header, starts, page_of, index) < FAR).astype(np.float32)
+    since_header = _since_last(header, starts, page_of, index)
+    f["header_seen"] = (since_header < FAR).astype(np.float32)
+    # a header at the very top is navigation ("Latest News" above the headline), one after the
+    # prose is a related list; prose lines since the header tell the two apart
+    seen = since_header < FAR
+    last_header = np.where(seen, index - since_header.astype(np.int64), index)
+    f["header_rel_pos"] = np.where(seen, f["rel_pos"][last_header], -1.0).astype(np.float32)
+    f["log_prose_since_header"] = np.where(seen, np.log1p(cum - cum[last_header]), -1.0).astype(np.float32)
     f["prose_ended"] = ((after == 0) & (total > 0) & (prose == 0)).astype(np.float32)
 
     # repeats inside the page: same normalised text
