@@ -3,11 +3,13 @@
 OUT is a symlink to a versioned folder beside it (``.OUT.versions/<version>``). A run writes a
 new version folder chunk by chunk, then flips the symlink with one atomic rename: at every
 instant OUT is the previous complete output or the new complete one. A crash leaves at worst an
-orphan version folder, removed by the next run.
+orphan version folder, removed by the next run. (An OUT that is a plain folder, not made by this
+tool, is moved into the versions folder just before the first flip: the one moment without OUT.)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -27,8 +29,18 @@ class OutputError(Exception):
     """The output folder cannot be written: one short line for the user."""
 
 
+LOCK_NAME = ".lock"
+"""File in the versions folder locked by the run writing OUT: two runs never share one OUT."""
+
+
 def versions_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.versions"
+
+
+def stored_versions(out: Path) -> list[Path]:
+    """The version folders kept beside OUT (after a committed run: exactly OUT's target)."""
+    root = versions_dir(Path(out).absolute())
+    return sorted(p for p in root.iterdir() if p.name != LOCK_NAME) if root.exists() else []
 
 
 class OutputWriter:
@@ -47,6 +59,12 @@ class OutputWriter:
         root = versions_dir(self.out)
         try:
             root.mkdir(parents=True, exist_ok=True)
+            self._lock = open(root / LOCK_NAME, "w")  # held until __exit__
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._lock.close()
+                raise OutputError(f"{self.out} is being written by another run") from None
             self.version = Path(tempfile.mkdtemp(dir=root, prefix=time.strftime("%Y%m%dT%H%M%S-")))
         except OSError as err:
             raise OutputError(f"cannot write output folder {self.out}: {err.strerror or err}") from None
@@ -68,7 +86,7 @@ class OutputWriter:
         for file in self.version.iterdir():
             _fsync(file)
         _fsync(self.version)
-        link = self.out.parent / f".{self.out.name}.link-{os.getpid()}"
+        link = versions_dir(self.out) / f".link-{os.getpid()}"  # a crash leaves it where clean-up looks
         link.unlink(missing_ok=True)
         os.symlink(os.path.relpath(self.version, self.out.parent), link)
         if self.out.exists() and not self.out.is_symlink():
@@ -84,6 +102,7 @@ class OutputWriter:
         self._close()
         if self.version is not None:
             shutil.rmtree(self.version, ignore_errors=True)
+        self._lock.close()  # releases the flock
 
     def _path(self, name: str) -> Path:
         assert self.version is not None
@@ -97,7 +116,11 @@ class OutputWriter:
     def _remove_stale(self, keep: Path) -> None:
         """Remove older versions (and orphans of crashed runs) once OUT points at `keep`."""
         for version in versions_dir(self.out).iterdir():
-            if version != keep:
+            if version == keep or version.name == LOCK_NAME:
+                continue
+            if version.is_symlink() or version.is_file():
+                version.unlink(missing_ok=True)
+            else:
                 shutil.rmtree(version, ignore_errors=True)
 
 

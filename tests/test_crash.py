@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.write import versions_dir
+from pipeline.write import stored_versions, versions_dir
 
 from .test_cli import make_batch, snapshot
 
@@ -175,7 +175,7 @@ def test_kill_at_every_file_system_event_of_a_run(tmp_path, previous):
         out, index, _ = results[kill_at - 1]
         assert rerun.returncode == 0, rerun.stderr
         assert tables(out) == after[0], kill_at
-        assert [p.name for p in versions_dir(out).iterdir()] == [out.resolve().name], kill_at
+        assert [p.name for p in stored_versions(out)] == [out.resolve().name], kill_at
 
 
 def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> bool:
@@ -226,4 +226,4 @@ def test_kill_9_from_outside_mid_run(tmp_path, previous, moment):
     rerun = subprocess.run(command(tmp_path / "first"), capture_output=True, text=True, check=False)
     assert rerun.returncode == 0, rerun.stderr
     assert complete_output(out, pages=3)
-    assert [p.name for p in versions_dir(out).iterdir()] == [out.resolve().name]
+    assert [p.name for p in stored_versions(out)] == [out.resolve().name]

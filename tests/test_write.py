@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.schema import ARTICLES, PARAGRAPHS, empty_frame
-from pipeline.write import OutputWriter, versions_dir
+from pipeline.write import OutputWriter, stored_versions
 
 
 def test_commit_replaces_previous_output_and_cleans_versions(tmp_path):
@@ -19,7 +19,7 @@ def test_commit_replaces_previous_output_and_cleans_versions(tmp_path):
     assert out.is_symlink()
     assert (out / "summary.json").read_text().strip().endswith("}")
     assert '"run": 1' in (out / "summary.json").read_text()
-    assert [p.name for p in versions_dir(out).iterdir()] == [out.resolve().name]
+    assert [p.name for p in stored_versions(out)] == [out.resolve().name]
     assert pq.read_schema(out / "paragraphs.parquet").names == PARAGRAPHS.names
 
 
@@ -32,7 +32,7 @@ def test_failure_before_commit_leaves_previous_output(tmp_path):
         writer.write(empty_frame(PARAGRAPHS), empty_frame(ARTICLES))
         raise RuntimeError("crash mid-run")
     assert (out / "summary.json").read_text() == before
-    assert len(list(versions_dir(out).iterdir())) == 1
+    assert len(stored_versions(out)) == 1
 
 
 def test_plain_folder_out_is_replaced(tmp_path):
