@@ -1,58 +1,493 @@
 """Topic stage: on / off-topic label and probability for every line.
 
-`TopicClassifier` is a scikit-learn estimator (TF-IDF features into a logistic regression) with a
-decision threshold; `label_topics` applies a fitted one to a lines frame.
+`TopicClassifier` is a scikit-learn estimator in two steps:
+
+1. a Pipeline of sparse TF-IDF features (the line's words, plus its page's article) into a
+   logistic regression gives each line a score `s` (log-odds of on);
+2. a page prior: a small logistic regression over `s`, the role, the length-weighted mean `s` of
+   the page's article lines and of the line's neighbours. A short line ("The case is under
+   investigation") takes its topic from its page, a teaser does not. It is fitted on out-of-fold
+   scores, so it learns how much to trust `s` on unseen lines.
+
+The decision threshold is learned on the training data only (grouped inner cross-validation).
+`label_topics` applies a fitted model to a lines frame; `explain` lists the terms that pushed a
+text on or off.
+
+Context is built only from what exists at run time: the page's other lines and their
+*predicted* roles (the boilerplate stage's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
+
+ARTICLE_ROLES = ("title", "body", "caption")
+"""Roles of the page's own article: their lines get the page's article as context."""
+
+PRIOR_ROLES = ("title", "body", "caption", "teaser", "comment")
+"""Roles with their own weights in the page prior (a boilerplate line counts as body there)."""
+
+MAX_PAGE_CHARS = 4000
+"""Page context is cut here: the head of an article says what it is about, and the cost of
+vectorising a page stays bounded however long it is."""
+
+CONTEXT_COLUMNS = ("text", "role", "near", "page_text", "page_key", "pos")
+
+
+# --------------------------------------------------------------------------------------------
+# Context
+
+
+def line_context(lines: pd.DataFrame) -> pd.DataFrame:
+    """The classifier's input frame: each line with its context on the page.
+
+    Parameters
+    ----------
+    lines : DataFrame, shape (n, k)
+        A lines frame: ``text`` and, for context, ``page`` (or ``doc_id``), ``pos`` and ``role``.
+        Without a page column every line is a page of its own (bare texts).
+
+    Returns
+    -------
+    DataFrame, shape (n, 6), columns CONTEXT_COLUMNS, in the order of `lines`: near is the
+    previous and next content (non-boilerplate) lines of the page, page_text the page's article
+    (title, body, caption lines; "" for lines of other roles), page_key an int per page.
+    """
+    n = len(lines)
+    text = lines["text"].astype(object).fillna("").astype(str).to_numpy(dtype=object)
+    role = (
+        lines["role"].astype(object).fillna("body").to_numpy(dtype=object)
+        if "role" in lines
+        else np.full(n, "body", dtype=object)
+    )
+    page_col = "page" if "page" in lines else ("doc_id" if "doc_id" in lines else None)
+    page = pd.factorize(lines[page_col].to_numpy())[0] if page_col else np.arange(n)
+    pos = lines["pos"].to_numpy(dtype=np.int64) if "pos" in lines else np.arange(n)
+    near = np.full(n, "", dtype=object)
+    page_text = np.full(n, "", dtype=object)
+    if n:
+        order = np.lexsort((pos, page))  # page order, then line order, whatever the row order
+        rows = order[role[order] != "boilerplate"]
+        prev, nxt = _neighbours(page[rows])
+        near[rows] = (
+            np.where(prev >= 0, text[rows][prev], "") + " \n " + np.where(nxt >= 0, text[rows][nxt], "")
+        )
+        article = np.isin(role, ARTICLE_ROLES)
+        per_page = np.full(page.max() + 1, "", dtype=object)
+        article_rows = order[article[order]]
+        starts = np.flatnonzero(np.diff(page[article_rows])) + 1
+        for rows_of_page in np.split(article_rows, starts) if len(article_rows) else []:
+            per_page[page[rows_of_page[0]]] = " \n ".join(text[rows_of_page])[:MAX_PAGE_CHARS]
+        page_text = np.where(article, per_page[page], "").astype(object)
+    strings = {"text": text, "role": role, "near": near, "page_text": page_text}
+    # object columns: pandas would otherwise copy every string into an Arrow array
+    return pd.DataFrame(
+        {**{k: pd.Series(v, dtype=object) for k, v in strings.items()}, "page_key": page, "pos": pos}
+    )
+
+
+def _neighbours(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by page: index of the previous / next row of the same page, else -1."""
+    idx = np.arange(len(page))
+    prev = np.where(np.r_[False, page[1:] == page[:-1]], idx - 1, -1)
+    nxt = np.where(np.r_[page[:-1] == page[1:], False], idx + 1, -1)
+    return prev, nxt
+
+
+def as_context(X) -> pd.DataFrame:
+    """`X` (texts, or a lines frame with or without its context columns) as a context frame."""
+    if isinstance(X, pd.DataFrame):
+        return X if set(CONTEXT_COLUMNS) <= set(X.columns) else line_context(X)
+    return line_context(pd.DataFrame({"text": list(X)}))
+
+
+# --------------------------------------------------------------------------------------------
+# Step 1: TF-IDF features into a logistic regression
+
+
+class StableTfidfVectorizer(TfidfVectorizer):
+    """TfidfVectorizer whose pickle does not depend on the process: it leaves out a cache keyed
+    by a memory address (``_stop_words_id``, rebuilt on first use), so the same training gives
+    the same model file bytes every time."""
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_stop_words_id", None)
+        return state
+
+
+class LineFeatures(TransformerMixin, BaseEstimator):
+    """Sparse features of lines in context: weighted TF-IDF blocks, hstacked.
+
+    Blocks: ``word`` the line's word n-grams; ``char`` its char_wb n-grams (optional: about 7x
+    slower); ``near`` the words of its neighbours; ``page`` the words of its page's article
+    (vectorised once per page, not once per line). A block with weight 0, or whose column is
+    empty in the training data (bare texts), is left out.
+
+    Parameters
+    ----------
+    word_ngrams : tuple[int, int]
+    char_ngrams : tuple[int, int] or None
+    near_weight, page_weight : float
+    """
+
+    def __init__(
+        self,
+        word_ngrams: tuple[int, int] = (1, 1),
+        char_ngrams: tuple[int, int] | None = None,
+        near_weight: float = 0.0,
+        page_weight: float = 0.5,
+    ):
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.near_weight = near_weight
+        self.page_weight = page_weight
+
+    def _blocks(self) -> dict[str, tuple[str, float, TfidfVectorizer]]:
+        def words(ngrams: tuple[int, int], min_df: int) -> TfidfVectorizer:
+            return StableTfidfVectorizer(
+                ngram_range=ngrams, sublinear_tf=True, min_df=min_df, dtype=np.float32
+            )
+
+        blocks = {"word": ("text", 1.0, words(tuple(self.word_ngrams), 1))}
+        if self.char_ngrams:
+            char = StableTfidfVectorizer(
+                analyzer="char_wb", ngram_range=tuple(self.char_ngrams), sublinear_tf=True, dtype=np.float32
+            )
+            blocks["char"] = ("text", 1.0, char)
+        if self.near_weight:
+            blocks["near"] = ("near", self.near_weight, words((1, 1), 2))
+        if self.page_weight:
+            blocks["page"] = ("page_text", self.page_weight, words((1, 1), 2))
+        return blocks
+
+    def fit(self, X, y=None):
+        """X: a context frame (see `line_context`) or texts, n rows."""
+        X = as_context(X)
+        self.blocks_ = {}
+        for name, (column, weight, vectorizer) in self._blocks().items():
+            values = X[column].to_numpy()
+            if name == "page":
+                values = pd.unique(values)  # each page once, not once per line
+            if name != "word" and not any(v.strip() for v in values):
+                continue  # no context in this training data
+            self.blocks_[name] = (column, weight, vectorizer.fit(values))
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        """Returns a sparse matrix, shape (n, n_features), float32."""
+        X = as_context(X)
+        blocks = []
+        for name, (column, weight, vectorizer) in self.blocks_.items():
+            values = X[column].to_numpy()
+            if name == "page":
+                codes, uniques = pd.factorize(values)
+                block = vectorizer.transform(uniques)[codes]
+            else:
+                block = vectorizer.transform(values)
+            blocks.append(block * np.float32(weight))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(
+            [
+                f"{name}:{term}"
+                for name, (_, _, v) in self.blocks_.items()
+                for term in v.get_feature_names_out()
+            ],
+            dtype=object,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2: page prior
+
+
+PRIOR_FEATURES = (
+    ["s", "neighbours"]
+    + [f"role={r}" for r in PRIOR_ROLES]
+    + [f"s*role={r}" for r in PRIOR_ROLES]
+    + [f"page*role={r}" for r in PRIOR_ROLES]
+)
+
+
+def prior_features(context: pd.DataFrame, s: np.ndarray) -> np.ndarray:
+    """Features of the page prior from step-1 scores.
+
+    Parameters
+    ----------
+    context : DataFrame, shape (n, 6), columns CONTEXT_COLUMNS
+    s : array, shape (n,), step-1 log-odds of each line
+
+    Returns
+    -------
+    array, shape (n, 17), columns PRIOR_FEATURES: s; mean s of the previous and next content
+    lines; role one-hot; s by role; by role, the mean s of the page's *other* article lines
+    weighted by length (one-word lines say little; 0 when there are none).
+    """
+    n = len(s)
+    role = context["role"].to_numpy(dtype=object)
+    page = context["page_key"].to_numpy()
+    length = np.clip(context["text"].str.len().to_numpy(dtype=float), 20, 400)
+    article = np.isin(role, ARTICLE_ROLES)
+    weight = length * article
+    total_ws = np.bincount(page, weights=weight * s, minlength=page.max() + 1 if n else 0)[page]
+    total_w = np.bincount(page, weights=weight, minlength=page.max() + 1 if n else 0)[page]
+    rest = total_w - weight
+    page_mean = np.divide(total_ws - weight * s, rest, out=np.zeros(n), where=rest > 0)
+
+    neighbours = np.zeros(n)
+    order = np.lexsort((context["pos"].to_numpy(), page))
+    rows = order[role[order] != "boilerplate"]
+    if len(rows):
+        prev, nxt = _neighbours(page[rows])
+        s_rows = s[rows]
+        neighbours[rows] = (np.where(prev >= 0, s_rows[prev], 0.0) + np.where(nxt >= 0, s_rows[nxt], 0.0)) / 2
+
+    role = np.where(np.isin(role, PRIOR_ROLES), role, "body")
+    onehot = np.column_stack([(role == r).astype(float) for r in PRIOR_ROLES]) if n else np.zeros((0, 5))
+    return np.column_stack([s, neighbours, onehot, onehot * s[:, None], onehot * page_mean[:, None]])
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+# --------------------------------------------------------------------------------------------
+# Classifier
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
-    """Binary on-topic classifier over line texts.
+    """Binary on-topic classifier of lines, with a learned decision threshold.
 
     Parameters
     ----------
     C : float
-        Inverse regularisation strength of the logistic regression.
-    threshold : float
-        p_on at or above which a line is on-topic.
+        Inverse regularisation strength of the step-1 logistic regression.
+    word_ngrams, char_ngrams, near_weight, page_weight
+        Step-1 feature blocks, see `LineFeatures`.
+    page_prior : bool
+        Add step 2, the page prior (fitted on out-of-fold step-1 scores).
+    prior_C : float
+        Inverse regularisation strength of the page prior.
+    class_weight : "balanced" or None
+    threshold : float or "cv"
+        p_on at or above which a line is on-topic; "cv" chooses the one maximising F1 over
+        out-of-fold p_on of grouped inner cross-validation on the training data only.
+    n_folds : int
+        Inner folds (page prior and threshold).
+
+    Attributes
+    ----------
+    pipeline_ : sklearn Pipeline (features: LineFeatures, clf: LogisticRegression), step 1
+    prior_ : LogisticRegression or None, step 2
+    threshold_ : float
+    threshold_how_ : str
+    oof_p_on_ : array, shape (n,), inner out-of-fold p_on of the training lines (or None)
+    classes_ : ndarray, shape (2,)
     """
 
-    def __init__(self, C: float = 4.0, threshold: float = 0.5):
+    def __init__(
+        self,
+        C: float = 4.0,
+        word_ngrams: tuple[int, int] = (1, 1),
+        char_ngrams: tuple[int, int] | None = None,
+        near_weight: float = 0.0,
+        page_weight: float = 0.5,
+        page_prior: bool = True,
+        prior_C: float = 1.0,
+        class_weight: str | None = "balanced",
+        threshold: float | str = "cv",
+        n_folds: int = 5,
+    ):
         self.C = C
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.near_weight = near_weight
+        self.page_weight = page_weight
+        self.page_prior = page_prior
+        self.prior_C = prior_C
+        self.class_weight = class_weight
         self.threshold = threshold
+        self.n_folds = n_folds
 
-    def fit(self, X, y):
-        """X: sequence of n texts; y: array-like (n,) of 0/1 (1 = on)."""
-        self.pipeline_ = Pipeline(
-            [
-                ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-                ("clf", LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)),
-            ]
+    def _step1(self) -> Pipeline:
+        features = LineFeatures(
+            word_ngrams=self.word_ngrams,
+            char_ngrams=self.char_ngrams,
+            near_weight=self.near_weight,
+            page_weight=self.page_weight,
         )
-        self.pipeline_.fit(list(X), np.asarray(y))
+        clf = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=5000)
+        return Pipeline([("features", features), ("clf", clf)])
+
+    def _step2(self) -> LogisticRegression:
+        return LogisticRegression(C=self.prior_C, class_weight=self.class_weight, max_iter=5000)
+
+    def fit(self, X, y, groups: Sequence | None = None):
+        """Fit on n lines.
+
+        Parameters
+        ----------
+        X : texts (n,), or a lines / context frame with n rows (lines of whole pages: the page
+            prior and the neighbours are computed among the rows given)
+        y : array-like, shape (n,), 0/1 (1 = on)
+        groups : array-like, shape (n,), optional
+            Page (or same-story cluster) of each line, for the inner folds; default: the frame's
+            ``group`` or ``doc_id`` column, else every line on its own.
+        """
+        context = as_context(X).reset_index(drop=True)
+        y = np.asarray(y).astype(int)
+        groups = np.asarray(_default_groups(X, len(y)) if groups is None else groups)
+        folds = self._folds(context, y, groups)
+        self.pipeline_ = self._step1().fit(context, y)
         self.classes_ = self.pipeline_.classes_
-        self.threshold_ = self.threshold
+        self.prior_ = None
+        oof = None
+        if self.page_prior or self.threshold == "cv":
+            oof = _oof(
+                y,
+                folds,
+                lambda tr, te: self._step1().fit(context.iloc[tr], y[tr]).predict_proba(context.iloc[te]),
+            )
+        if self.page_prior:
+            features = prior_features(context, logit(oof))
+            self.prior_ = self._step2().fit(features, y)
+            if self.threshold == "cv":
+                oof = _oof(
+                    y,
+                    folds,
+                    lambda tr, te: self._step2().fit(features[tr], y[tr]).predict_proba(features[te]),
+                )
+        if self.threshold == "cv":
+            self.threshold_ = best_f1_threshold(y, oof)
+            self.threshold_how_ = (
+                f"maximises F1 over out-of-fold p_on of {len(folds)}-fold cross-validation grouped by "
+                "page (or same-story cluster), on the training data only"
+            )
+        else:
+            self.threshold_ = float(self.threshold)
+            self.threshold_how_ = "fixed"
+        self.oof_p_on_ = oof
         return self
+
+    def _folds(self, X, y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        n_splits = min(self.n_folds, len(np.unique(groups)))
+        if n_splits < 2 or len(np.unique(y)) < 2:
+            raise ValueError("training needs both labels and at least 2 groups (pages)")
+        return list(GroupKFold(n_splits=n_splits).split(X, y, groups))
+
+    def line_scores(self, X) -> np.ndarray:
+        """Step-1 log-odds of on, shape (n,), from the line and its page's text alone."""
+        return logit(self.pipeline_.predict_proba(as_context(X))[:, 1])
 
     def predict_proba(self, X) -> np.ndarray:
         """Returns array (n, 2): probabilities of off and on."""
-        return self.pipeline_.predict_proba(list(X))
+        context = as_context(X)
+        if not len(context):
+            return np.zeros((0, 2))
+        if self.prior_ is None:
+            return self.pipeline_.predict_proba(context)
+        return self.prior_.predict_proba(prior_features(context, self.line_scores(context)))
 
     def predict(self, X) -> np.ndarray:
+        """Returns array (n,) of 0/1 (1 = on)."""
         return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
 
 
+def _oof(y: np.ndarray, folds, fit_predict) -> np.ndarray:
+    """Out-of-fold p_on, shape (n,): `fit_predict(train_rows, test_rows)` returns (len(test), 2)
+    probabilities of a model fitted on the train rows (a fold with one label predicts its rate)."""
+    out = np.zeros(len(y))
+    for train, test in folds:
+        single = len(np.unique(y[train])) < 2
+        out[test] = y[train].mean() if single else fit_predict(train, test)[:, 1]
+    return out
+
+
+def _default_groups(X, n: int) -> np.ndarray:
+    if isinstance(X, pd.DataFrame):
+        for column in ("group", "doc_id", "page"):
+            if column in X:
+                return X[column].astype(str).to_numpy()
+    return np.arange(n)
+
+
+def best_f1_threshold(y_true: np.ndarray, p_on: np.ndarray) -> float:
+    """The threshold maximising F1 of ``p_on >= t``: the midpoint between the best cut's two
+    neighbouring scores (a margin either way rather than a threshold sitting on a training score)."""
+    order = np.argsort(-p_on, kind="stable")
+    scores, truth = p_on[order], np.asarray(y_true)[order]
+    tp = np.cumsum(truth)
+    f1 = 2 * tp / (np.arange(1, len(truth) + 1) + truth.sum())
+    valid = np.r_[scores[1:] < scores[:-1], True]  # only cut between distinct scores
+    best = int(np.argmax(np.where(valid, f1, -1)))
+    below = scores[best + 1] if best + 1 < len(scores) else 0.0
+    return float((scores[best] + below) / 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage and explanations
+
+
 def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
-    """Add `p_on` (every row) and `topic` (on / off; null for boilerplate) to `lines`."""
-    p_on = model.predict_proba(lines["text"].tolist())[:, 1] if len(lines) else np.zeros(0)
+    """Add `p_on` (Float32, every row) and `topic` (on / off; null for boilerplate) to `lines`.
+
+    Parameters
+    ----------
+    lines : DataFrame, shape (n, k), with text and (for context) page, pos, role
+    model : fitted TopicClassifier
+
+    Returns
+    -------
+    `lines` with two more columns, same rows and order.
+    """
+    p_on = model.predict_proba(lines)[:, 1] if len(lines) else np.zeros(0)
     topic = np.where(p_on >= model.threshold_, "on", "off").astype(object)
-    topic[(lines["role"] == "boilerplate").to_numpy()] = None
+    if "role" in lines:
+        topic[(lines["role"] == "boilerplate").to_numpy(dtype=bool, na_value=False)] = None
     return lines.assign(p_on=pd.array(p_on, dtype="Float32"), topic=pd.array(topic, dtype="string"))
+
+
+def explain(model: TopicClassifier, text: str, top: int = 8) -> list[str]:
+    """Lines for `article-pipeline explain TEXT`: p_on of `text` (read as a body line with no
+    page around it), then the `top` terms that pushed it on and off, each with its contribution
+    to the final log-odds (tf-idf value x coefficient, scaled by the page prior's weight on s)."""
+    features, clf = model.pipeline_.named_steps["features"], model.pipeline_.named_steps["clf"]
+    context = line_context(pd.DataFrame({"text": [text]}))
+    row = features.transform(context).tocsr()
+    scale = 1.0
+    if model.prior_ is not None:
+        coef = dict(zip(PRIOR_FEATURES, model.prior_.coef_[0], strict=True))
+        scale = coef["s"] + coef["s*role=body"]
+    contributions = scale * row.data * clf.coef_[0][row.indices]
+    terms = features.get_feature_names_out()[row.indices]
+    p_on = float(model.predict_proba(context)[0, 1])
+    verdict = "on" if p_on >= model.threshold_ else "off"
+    out = [f"p_on {p_on:.3f} (threshold {model.threshold_:.3f}): {verdict}-topic"]
+    order = np.argsort(-contributions, kind="stable")
+    for label, picked in (
+        ("pushed on", [i for i in order if contributions[i] > 0][:top]),
+        ("pushed off", [i for i in order[::-1] if contributions[i] < 0][:top]),
+    ):
+        out.append(f"{label}:")
+        out.extend(f"  {contributions[i]:+.3f}  {_term_label(terms[i])}" for i in picked)
+        if not picked:
+            out.append("  (none)")
+    return out
+
+
+def _term_label(name: str) -> str:
+    """ "word:drug" -> "drug"; other blocks keep their name: "drug [page]", "ug_ [char]"."""
+    block, term = name.split(":", 1)
+    return term if block == "word" else f"{term!r} [char]" if block == "char" else f"{term} [{block}]"

@@ -1,0 +1,96 @@
+"""Topic metrics and the precision-recall curve, from gold labels and predicted p_on.
+
+Used by the model card (cross-validated metrics) and by `article-pipeline eval`, which prints
+`format_metrics` and writes `write_pr_curve` beside the model card.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import f1_counts
+
+
+def topic_metrics(y_true, p_on, on=None, threshold: float | None = None) -> dict:
+    """Precision, recall, F1 of "on", ROC-AUC and Brier score of p_on, and the confusion matrix.
+
+    Parameters
+    ----------
+    y_true : array-like (n,), 0/1 or bool (1 = on)
+    p_on : array-like (n,), predicted probability of on (NaN counts as 0, as in the referee)
+    on : array-like (n,) of bool, optional
+        The predicted labels (e.g. null topic for boilerplate counts as not on); default
+        ``p_on >= threshold``.
+    threshold : float, optional (default 0.5 when `on` is not given)
+
+    Returns
+    -------
+    dict: n, n_on, precision, recall, f1, roc_auc (NaN with one class only), brier,
+    confusion {tn, fp, fn, tp}, and threshold when given.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y_true).astype(bool)
+    p = np.nan_to_num(np.asarray(p_on, dtype=float), nan=0.0)
+    pred = np.asarray(on, dtype=bool) if on is not None else p >= (0.5 if threshold is None else threshold)
+    tp, fp = int((y & pred).sum()), int((~y & pred).sum())
+    fn, tn = int((y & ~pred).sum()), int((~y & ~pred).sum())
+    f1, precision, recall = f1_counts(tp, fp, fn)
+    out = {
+        "n": len(y),
+        "n_on": int(y.sum()),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan,
+        "brier": float(np.mean((p - y) ** 2)) if len(y) else math.nan,
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+    if threshold is not None:
+        out["threshold"] = float(threshold)
+    return out
+
+
+def format_metrics(metrics: dict) -> list[str]:
+    """Printable lines: the scores, then the confusion matrix (rows: gold, columns: predicted)."""
+    c = metrics["confusion"]
+    threshold = f"  threshold {metrics['threshold']:.3f}" if "threshold" in metrics else ""
+    return [
+        f"topic  precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  "
+        f"F1 {metrics['f1']:.3f}  ROC-AUC {metrics['roc_auc']:.3f}  Brier {metrics['brier']:.3f}"
+        f"  ({metrics['n']} lines, {metrics['n_on']} on){threshold}",
+        "              predicted off  predicted on",
+        f"  gold off    {c['tn']:>13d}  {c['fp']:>12d}",
+        f"  gold on     {c['fn']:>13d}  {c['tp']:>12d}",
+    ]
+
+
+def write_pr_curve(y_true, p_on, path: str | Path, threshold: float | None = None, title: str = "") -> Path:
+    """Write the precision-recall curve of p_on as a PNG at `path` (the threshold's point
+    marked); returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: this runs in terminals and CI
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    y = np.asarray(y_true).astype(int)
+    p = np.nan_to_num(np.asarray(p_on, dtype=float), nan=0.0)
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    fig, ax = plt.subplots(figsize=(5, 4.5), dpi=100)
+    ax.plot(recall, precision, drawstyle="steps-post", label=f"AP {average_precision_score(y, p):.3f}")
+    if threshold is not None and len(thresholds):
+        i = min(int(np.searchsorted(thresholds, threshold)), len(thresholds) - 1)
+        ax.plot(recall[i], precision[i], "o", label=f"threshold {threshold:.3f}")
+    ax.set(xlabel="recall (on)", ylabel="precision (on)", xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.set_title(title or "topic: precision-recall")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None})  # no version stamp: same curve, same bytes
+    plt.close(fig)
+    return path
