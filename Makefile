@@ -26,13 +26,17 @@ run: $(STAMP) ## process seeds/ into out/seeds/ and print a summary
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
-train: $(STAMP) ## retrain the shipped models from ../shared (sea-dev, seeds, zyte-dev)
-	$(BIN)/article-pipeline train --data $(SHARED)/corpus/sea-dev $(SHARED)/seeds
+train: $(STAMP) ## retrain the shipped models from ../shared (topic: sea-dev + seeds; lines: + zyte-dev)
+	$(BIN)/article-pipeline train --data $(SHARED)/corpus/sea-dev $(SHARED)/seeds --out models/topic.joblib
+	$(BIN)/article-pipeline train --kind lines --out models/lines.joblib \
+		--data $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev
 
-eval: $(STAMP) ## grouped cross-validated metrics on sea-dev, seeds and zyte-dev
-	$(BIN)/article-pipeline eval --gold $(SHARED)/corpus/sea-dev $(SHARED)/seeds
+eval: $(STAMP) ## out-of-fold metrics on sea-dev, seeds and zyte-dev, checked against the referees
+	$(BIN)/article-pipeline eval --cv --out out/eval \
+		--gold $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev
 
-bench: $(STAMP) ## speed, memory and duplicate-index benchmarks
+bench: $(STAMP) ## speed, memory and duplicate-index benchmarks (bench-results/)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
 	$(BIN)/python -m pipeline.bench
 
 lint: $(STAMP) ## ruff

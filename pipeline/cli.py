@@ -75,19 +75,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="any bad input fails the run, nothing written")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
-    train = commands.add_parser("train", parents=[common], help="train the topic model")
+    train = commands.add_parser("train", parents=[common], help="train the topic (or line-role) model")
     train.add_argument(
         "--data",
         nargs="+",
         required=True,
         metavar="LABELS",
-        help="gold folder(s) or .csv/.jsonl/.parquet with text,label",
+        help="gold folder(s) or .csv/.jsonl/.parquet with text,label (lines: gold or zyte-style folders)",
     )
-    train.add_argument("--out", default=None, help="model path (default: models/topic.joblib)")
+    train.add_argument(
+        "--kind", choices=("topic", "lines"), default="topic", help="which model to train (default topic)"
+    )
+    train.add_argument(
+        "--out", default=None, help="model path (default: models/topic.joblib or lines.joblib)"
+    )
 
-    evaluate = commands.add_parser("eval", parents=[common], help="score a model on gold folders")
-    evaluate.add_argument("--gold", nargs="+", required=True, metavar="DIR", help="gold folder(s)")
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="score models on gold folders (--cv: out-of-fold, refitting both)"
+    )
+    evaluate.add_argument(
+        "--gold", nargs="+", required=True, metavar="DIR", help="line-gold folder(s) or zyte-style folders"
+    )
     evaluate.add_argument("--model", help="topic model (default: models/topic.joblib)")
+    evaluate.add_argument("--line-model", help="line-role model (default: models/lines.joblib)")
+    evaluate.add_argument("--cv", action="store_true", help="cross-validate: train both models per fold")
+    evaluate.add_argument("--folds", type=positive_int, default=5, help="folds for --cv (default 5)")
+    evaluate.add_argument("--out", default="out/eval", help="run folders and eval.json (default out/eval)")
 
     explain = commands.add_parser(
         "explain", parents=[common], help="terms that pushed a paragraph on or off topic"
@@ -129,6 +142,14 @@ def print_summary(out: Path, summary: dict) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import config
+
+    if args.kind == "lines":
+        from .linemodel import train_line_model
+
+        out = Path(args.out) if args.out else config.default_line_model()
+        card = train_line_model([Path(d) for d in args.data], out)
+        print(f"wrote {out} ({card['training_data']['lines']} lines)")
+        return EXIT_OK
     from .train import train_topic_model
 
     out = Path(args.out) if args.out else config.default_topic_model()
@@ -138,9 +159,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_model
+    from . import config
+    from .evaluate import evaluate
+    from .run import load_models
 
-    evaluate_model(args.gold, args.model)
+    if args.cv:
+        evaluate(args.gold, args.out, n_folds=args.folds, pr_curve=Path(args.out) / "topic-pr.png")
+        return EXIT_OK
+    model = Path(args.model) if args.model else config.default_topic_model()
+    models = load_models(model, args.line_model)
+    evaluate(args.gold, args.out, models=models, pr_curve=model.with_suffix(".pr.png"))
     return EXIT_OK
 
 

@@ -235,3 +235,67 @@ def print_report(scores: dict[str, dict], title: str) -> None:
     diffs = agreement(scores)
     if diffs:
         print("\nWARNING: differs from the referee: " + "; ".join(diffs))
+
+
+def topic_report(corpora: list[Corpus], out: Path) -> tuple[dict, np.ndarray, np.ndarray] | None:
+    """Topic metrics over the gold content lines of the line-gold corpora scored in OUT/<corpus>/.
+
+    Scored through the pipeline's output, as the referee does: a content line the pipeline calls
+    boilerplate has topic null (not on) and its p_on still counts for ROC-AUC.
+    """
+    from .topicreport import topic_metrics
+
+    y_true, p_on, on = [], [], []
+    for corpus in corpora:
+        if corpus.kind != "lines":
+            continue
+        paragraphs = pd.read_parquet(out / corpus.name / "paragraphs.parquet").drop(columns="text")
+        gold = load_gold_lines(corpus.path)
+        joined = gold[gold["gold_topic"].notna()].merge(paragraphs, on=["doc_id", "line_no"], how="left")
+        y_true.append((joined["gold_topic"] == "on").to_numpy(dtype=bool))
+        p_on.append(joined["p_on"].astype(float).fillna(0.0).to_numpy())
+        on.append((joined["topic"] == "on").to_numpy(dtype=bool, na_value=False))
+    if not y_true:
+        return None
+    y, p = np.concatenate(y_true), np.concatenate(p_on)
+    return topic_metrics(y, p, on=np.concatenate(on)), y, p
+
+
+def evaluate(
+    gold_dirs: list[str | Path],
+    out: str | Path,
+    models: Models | None = None,
+    n_folds: int = N_FOLDS,
+    pr_curve: Path | None = None,
+) -> dict:
+    """Score `models` on gold folders, or (models None) cross-validate both models over them.
+
+    Prints the report, writes OUT/eval.json and, when `pr_curve` is given, the topic model's
+    precision-recall curve there. Returns the scores.
+    """
+    from .topicreport import format_metrics, write_pr_curve
+
+    out = Path(out)
+    corpora = [Corpus.at(d) for d in gold_dirs]
+    if models is None:
+        scores = cross_validate(corpora, out, n_folds, log=lambda m: print(m, file=sys.stderr))
+        title = f"out-of-fold ({n_folds} folds grouped by page and same-story cluster)"
+    else:
+        scores = score_models(corpora, models, out)
+        title = "given models (no refitting)"
+    print_report(scores, title)
+    result: dict = {
+        "mode": title,
+        "corpora": {k: {"ours": v["ours"], "referee": v["referee"]} for k, v in scores.items()},
+    }
+    topic = topic_report(corpora, out)
+    if topic is not None:
+        metrics, y, p = topic
+        print("\n" + "\n".join(format_metrics(metrics)))
+        result["topic"] = metrics
+        if pr_curve is not None:
+            threshold = models.topic_card.get("threshold") if models is not None else None
+            print(f"precision-recall curve: {write_pr_curve(y, p, pr_curve, threshold=threshold)}")
+    (out / "eval.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=float) + "\n")
+    print(f"\nrun folders and eval.json in {out}")
+    return result
