@@ -121,29 +121,34 @@ def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> p
     if not n:
         empty = np.zeros(0, dtype=bool)
         return _with_links(lines, empty, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object))
-    texts = lines["text"].astype(str).tolist()
+    # Every content-derived array is computed once per distinct text (menus, captions and
+    # teasers recur across the pages of a chunk), then mapped to lines by `text_of_line`.
+    text_of_line, distinct = _factorize_texts(lines["text"])
     pages = lines["page"].to_numpy(dtype=np.int64)
-    tokens, token_line = tokenise(texts)
-    token_hash, token_len = _token_hashes(tokens)
-    n_words = np.bincount(token_line, minlength=n)
-    n_chars = np.bincount(token_line, weights=token_len, minlength=n).astype(np.int64)
+    token_codes, vocabulary, token_text = _token_codes(distinct)
+    token_hash, token_len = _token_hashes(vocabulary)
+    token_hash, token_len = token_hash[token_codes], token_len[token_codes]
+    text_words = np.bincount(token_text, minlength=len(distinct))
+    text_chars = np.bincount(token_text, weights=token_len, minlength=len(distinct)).astype(np.int64)
+    n_words, n_chars = text_words[text_of_line], text_chars[text_of_line]
+    token_offsets = np.r_[0, np.cumsum(text_words)]
 
-    unit = _exact_units(texts, token_hash, token_line, n_words, pages)
-    n_units = int(unit.max()) + 1 if n else 0
+    unit = _exact_units(distinct, text_of_line, token_hash, token_text, text_words, pages)
+    n_units = int(unit.max()) + 1
     first = np.full(n_units, n, dtype=np.int64)
     keyed = np.flatnonzero(unit >= 0)
-    np.minimum.at(first, unit[keyed], keyed)
-    unit_of_line = np.full(n, -1, dtype=np.int64)
-    unit_of_line[first] = np.arange(n_units)  # representative lines only
-    # Word shingles of each unit (its first line), as a sparse incidence matrix.
-    shingle, shingle_line = minhashing.shingle_hashes(token_hash, token_line, params.shingle_words)
-    rep = unit_of_line[shingle_line] >= 0
-    shingle, shingle_unit = shingle[rep], unit_of_line[shingle_line[rep]]
+    np.minimum.at(first, unit[keyed], keyed)  # representative line of each unit (increasing)
+    unit_texts = text_of_line[first]
+    # Word shingles of each unit (its representative's text), as a sparse incidence matrix.
+    text_shingle, shingle_text = minhashing.shingle_hashes(token_hash, token_text, params.shingle_words)
+    text_shingles = np.bincount(shingle_text, minlength=len(distinct))
+    shingle = text_shingle[_ranges(np.r_[0, np.cumsum(text_shingles)], unit_texts)]
+    shingle_unit = np.repeat(np.arange(n_units), text_shingles[unit_texts])
     x = _incidence(shingle, shingle_unit, pages[first], n_units)
 
     def unit_text(u: int) -> str:  # the normalised words of a unit's representative line
-        lo, hi = np.searchsorted(token_line, [first[u], first[u] + 1])
-        return " ".join(tokens[lo:hi])
+        t = unit_texts[u]
+        return " ".join(vocabulary[token_codes[token_offsets[t] : token_offsets[t + 1]]])
 
     left, right, score, kind = _unit_edges(
         x, shingle, shingle_unit, n_words[first], unit_text, pages[first], params
@@ -206,40 +211,88 @@ def _stars(group, rank, unit, edges, x):
     return kept, member, dup_score, dup_kind
 
 
+def _factorize_texts(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code of each text, the distinct texts in order of first appearance), as
+    ``pd.factorize`` of ``column.astype(str)``; shapes (n,) and (n_distinct,)."""
+    codes, uniques = pd.factorize(column)  # native hashing on Arrow-backed strings
+    if (codes < 0).any() or not all(isinstance(u, str) for u in uniques[:1]):
+        codes, uniques = pd.factorize(np.asarray(column.astype(str), dtype=object))
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
 def tokenise(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """`textnorm.words` of every text, URLs left out, in one regex pass over the whole chunk.
+    """`textnorm.words` of every text, URLs left out, in one pass over the whole chunk.
 
     Returns
     -------
     (tokens, line), each shape (n_tokens,): the tokens laid end to end (object array of str)
     and the index in `texts` of the text each comes from (non-decreasing).
     """
+    codes, vocabulary, line = _token_codes(texts)
+    return vocabulary[codes], line
+
+
+def _token_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens of `tokenise` as codes into a vocabulary of distinct tokens.
+
+    Symbols only ever glue the word they split ("rec✱eption"), never split or join
+    whitespace-separated pieces, so the tokens are the whitespace-separated pieces of the
+    normalised text with their symbols removed (empty ones dropped): the text is split once,
+    and the symbol regex runs only on the distinct pieces that hold a symbol.
+
+    Returns
+    -------
+    (codes, vocabulary, line): codes and line shape (n_tokens,), int64; vocabulary shape
+    (n_distinct,), object array of str.
+    """
     joined = "\n".join(texts)
-    norm = _JUNK.sub("", unicodedata.normalize("NFKC", strip_urls(joined)).casefold())
     breaks = max(len(texts) - 1, 0)
-    if norm.count("\n") != breaks or joined.count("\n") != breaks:
+    norm = _nfkc_lines(strip_urls(joined)).casefold()
+    if norm.count("\n") != breaks or joined.count("\n") != breaks or _BREAK in norm:
         # A text holding a line break (not from segment) or normalising into one: per text.
         per_text = [words(_URL.sub(" ", t)) for t in texts]
         lengths = [len(w) for w in per_text]
-        tokens = np.array([w for ws in per_text for w in ws], dtype=object)
-        return tokens, np.repeat(np.arange(len(texts)), lengths)
-    parts = np.array(_WORD_OR_BREAK.findall(norm), dtype=object)
-    is_break = parts == "\n"
-    return parts[~is_break], np.cumsum(is_break)[~is_break].astype(np.int64)
+        codes, vocabulary = pd.factorize(np.array([w for ws in per_text for w in ws], dtype=object))
+        return codes.astype(np.int64), vocabulary, np.repeat(np.arange(len(texts)), lengths)
+    # Each line break becomes a piece of its own (`_BREAK`, not in any text), to number lines.
+    pieces = np.array(norm.replace("\n", f" {_BREAK} ").split(), dtype=object)
+    piece_codes, piece_vocabulary = pd.factorize(pieces)
+    cleaned = np.array(
+        [p if p.isalnum() else _JUNK.sub("", p) for p in piece_vocabulary], dtype=object
+    )  # str.isalnum: no symbol (an underscore is a word character and makes it False only)
+    is_break = np.isin(piece_codes, np.flatnonzero(piece_vocabulary == _BREAK))
+    token_codes, vocabulary = pd.factorize(cleaned)
+    keep = (cleaned != "")[piece_codes]
+    line = np.cumsum(is_break)[keep].astype(np.int64)
+    return token_codes[piece_codes[keep]].astype(np.int64), np.asarray(vocabulary, dtype=object), line
+
+
+_BREAK = "\x01"
+"""Stands for a line break while the chunk is split into pieces (a symbol, never a token)."""
+
+
+def _nfkc_lines(text: str) -> str:
+    """NFKC of a text of lines, normalising only the lines that need it (a line break
+    composes with nothing, so lines normalise independently)."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return "\n".join(
+        line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
+        for line in text.split("\n")
+    )
 
 
 def strip_urls(text: str) -> str:
     """`text` with every URL replaced by a space (as ``_URL.sub(" ", text)``, much faster on long
     texts: a literal search for the marks, then expansion to the surrounding non-space run)."""
     pieces, last = [], 0
-    for mark in _URL_MARK.finditer(text):
-        start = mark.start()
+    for start, end in _url_marks(text):
         if start < last:
             continue  # inside the URL just removed
         lo = start
         while lo > last and not text[lo - 1].isspace():
             lo -= 1
-        hi = mark.end()
+        hi = end
         while hi < len(text) and not text[hi].isspace():
             hi += 1
         pieces.extend((text[last:lo], " "))
@@ -250,43 +303,70 @@ def strip_urls(text: str) -> str:
     return "".join(pieces)
 
 
-def _token_hashes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A stable 64-bit hash (pandas' SipHash with its fixed key) and the length of each token,
-    each shape (n_tokens,); computed once per distinct token."""
-    if not len(tokens):
+def _url_marks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every match of `_URL_MARK` in `text`, in order. Literal searches (fast
+    in CPython) for "://" and for the "w." ending every "www.", checked on the two characters
+    before; the marks cannot overlap one another."""
+    marks = [(m.start(), m.end()) for m in _SCHEME_MARK.finditer(text)]
+    for pattern in _WWW_ENDS:
+        for m in pattern.finditer(text):
+            start = m.start() - 2
+            if start >= 0 and text[start] in "Ww" and text[start + 1] in "Ww":
+                marks.append((start, m.end()))
+    return sorted(marks)
+
+
+_SCHEME_MARK = re.compile("://")
+_WWW_ENDS = (re.compile(r"w\."), re.compile(r"W\."))
+
+
+def _token_hashes(vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stable 64-bit hash (pandas' SipHash with its fixed key) and the length of each distinct
+    token, each shape (n_distinct,)."""
+    if not len(vocabulary):
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    codes, uniques = pd.factorize(tokens)
-    uniques = np.asarray(uniques, dtype=object)
-    lengths = np.fromiter((len(t) for t in uniques), dtype=np.int64, count=len(uniques))
-    return pd.util.hash_array(uniques)[codes], lengths[codes]
+    lengths = np.fromiter((len(t) for t in vocabulary), dtype=np.int64, count=len(vocabulary))
+    return pd.util.hash_array(np.asarray(vocabulary, dtype=object)), lengths
 
 
-def _exact_units(texts, token_hash, token_line, n_words, pages) -> np.ndarray:
+def _exact_units(distinct, text_of_line, token_hash, token_text, text_words, pages) -> np.ndarray:
     """Id of each line's exact-repeat class within its page (-1 for lines with nothing to match).
 
-    The class key is a hash of the normalised words in order; a line holding only URLs is keyed
-    by the URLs themselves, so two copies of a link repeat each other but never the headline it
-    spells. Ids are numbered in order of first appearance.
+    The class key is a hash of the normalised words in order (one per distinct text); a text
+    holding only URLs is keyed by the URLs themselves, so two copies of a link repeat each
+    other but never the headline it spells. Ids are numbered in order of first appearance.
+
+    Returns
+    -------
+    array, shape (n_lines,), int64.
     """
-    n = len(texts)
-    key = np.zeros(n, dtype=np.uint64)
+    key = np.zeros(len(distinct), dtype=np.uint64)
     if len(token_hash):
-        position = np.arange(len(token_line)) - np.searchsorted(token_line, token_line)
+        position = np.arange(len(token_text)) - np.searchsorted(token_text, token_text)
         with np.errstate(over="ignore"):
             mixed = minhashing.mix64(token_hash + minhashing.mix64(position.astype(np.uint64) + np.uint64(1)))
-        np.add.at(key, token_line, mixed)
-    has_key = n_words > 0
-    for i in np.flatnonzero(~has_key):
-        urls = _URL.findall(texts[i])
-        if urls:
-            url_key = " ".join(u.casefold() for u in urls)
-            key[i] = pd.util.hash_array(np.array([url_key], dtype=object))[0] ^ np.uint64(0x5BD1E995)
-            has_key[i] = True
+        np.add.at(key, token_text, mixed)
+    has_key = text_words > 0
+    wordless = np.flatnonzero(~has_key)
+    url_keys = [" ".join(u.casefold() for u in _URL.findall(distinct[i])) for i in wordless]
+    with_urls = np.array([bool(k) for k in url_keys], dtype=bool)
+    if with_urls.any():
+        hashed = pd.util.hash_array(np.array(url_keys, dtype=object)[with_urls])
+        key[wordless[with_urls]] = hashed ^ np.uint64(0x5BD1E995)
+        has_key[wordless[with_urls]] = True
+    has_key = has_key[text_of_line]
     with np.errstate(over="ignore"):
-        key = minhashing.mix64(key + minhashing.mix64(pages.astype(np.uint64)))
-    unit = np.full(n, -1, dtype=np.int64)
+        key = minhashing.mix64(key[text_of_line] + minhashing.mix64(pages.astype(np.uint64)))
+    unit = np.full(len(text_of_line), -1, dtype=np.int64)
     unit[has_key], _ = pd.factorize(key[has_key], sort=False)
     return unit
+
+
+def _ranges(offsets: np.ndarray, picked: np.ndarray) -> np.ndarray:
+    """Indices ``offsets[p]:offsets[p + 1]`` of every p in `picked`, laid end to end."""
+    lengths = offsets[np.asarray(picked) + 1] - offsets[picked]
+    starts = np.repeat(offsets[picked] - (np.cumsum(lengths) - lengths), lengths)
+    return starts + np.arange(int(lengths.sum()))
 
 
 def _incidence(items: np.ndarray, owner: np.ndarray, groups: np.ndarray, n_rows: int) -> sparse.csr_matrix:
