@@ -46,13 +46,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import minhashing
-from .textnorm import words
+from .textnorm import JUNK, words
 
 _URL = re.compile(r"\S*(?:://|[Ww][Ww][Ww]\.)\S*")
 """A URL: a run of non-space characters holding "://" or "www."."""
-_URL_MARK = re.compile(r"://|[Ww][Ww][Ww]\.")
-_JUNK = re.compile(r"[^\w\s]+")  # as textnorm: symbols and punctuation, junk inside words
-_WORD_OR_BREAK = re.compile(r"\w+|\n")
 
 
 @dataclass(frozen=True)
@@ -258,7 +255,7 @@ def _token_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pieces = np.array(norm.replace("\n", f" {_BREAK} ").split(), dtype=object)
     piece_codes, piece_vocabulary = pd.factorize(pieces)
     cleaned = np.array(
-        [p if p.isalnum() else _JUNK.sub("", p) for p in piece_vocabulary], dtype=object
+        [p if p.isalnum() else JUNK.sub("", p) for p in piece_vocabulary], dtype=object
     )  # str.isalnum: no symbol (an underscore is a word character and makes it False only)
     is_break = np.isin(piece_codes, np.flatnonzero(piece_vocabulary == _BREAK))
     token_codes, vocabulary = pd.factorize(cleaned)
@@ -304,7 +301,7 @@ def strip_urls(text: str) -> str:
 
 
 def _url_marks(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every match of `_URL_MARK` in `text`, in order. Literal searches (fast
+    """(start, end) of every "://" or "www." (any case of w) in `text`, in order. Literal searches (fast
     in CPython) for "://" and for the "w." ending every "www.", checked on the two characters
     before; the marks cannot overlap one another."""
     marks = [(m.start(), m.end()) for m in _SCHEME_MARK.finditer(text)]

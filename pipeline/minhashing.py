@@ -26,8 +26,9 @@ _FMIX = {
     32: (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16),
     64: (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33),
 }
-_BLOCK_CELLS = 1 << 22
-"""Shingle x permutation cells held at once (16 MB of uint32): bounds memory on huge chunks."""
+_BLOCK_CELLS = 1 << 20
+"""Shingle x permutation cells held at once (4 MB of uint32): bounds memory on huge chunks
+and keeps a block near the cache (larger blocks are slower, not faster)."""
 
 
 def permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -73,26 +74,27 @@ def signatures(
     """
     width, dtype = _WIDTH[scheme], _DTYPE[scheme]
     a, b = permutations(num_perm, seed, scheme)
+    a, b = a.astype(dtype)[:, None], b.astype(dtype)[:, None]
     offsets = np.asarray(offsets, dtype=np.int64)
     n_sets = len(offsets) - 1
     out = np.full((n_sets, num_perm), np.iinfo(dtype).max, dtype=dtype)
     mixed = _fmix(np.asarray(hashes, dtype=dtype), width)
     nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
-    if not len(nonempty):
-        return out
-    # Blocks of whole sets, so that each set's minimum is taken in one reduceat.
+    # Blocks of whole sets, permutations x items (each permutation's values of a set are
+    # contiguous, so the per-set minimum is one fast reduceat along rows), a few MB each.
     per_block = max(1, _BLOCK_CELLS // num_perm)
+    ends = offsets[nonempty + 1]
     start_set = 0
     while start_set < len(nonempty):
         first = nonempty[start_set]
-        stop_item = offsets[first] + per_block
-        end_set = int(np.searchsorted(offsets[nonempty + 1], stop_item, side="right"))
+        end_set = int(np.searchsorted(ends, offsets[first] + per_block, side="right"))
         end_set = max(end_set, start_set + 1)  # a set larger than a block still goes whole
         sets = nonempty[start_set:end_set]
         lo, hi = offsets[sets[0]], offsets[sets[-1] + 1]
         with np.errstate(over="ignore"):
-            permuted = mixed[lo:hi, None] * a[None, :] + b[None, :]
-        out[sets] = np.minimum.reduceat(permuted, offsets[sets] - lo, axis=0)
+            permuted = mixed[None, lo:hi] * a
+            permuted += b
+        out[sets] = np.minimum.reduceat(permuted, offsets[sets] - lo, axis=1).T
         start_set = end_set
     return out
 

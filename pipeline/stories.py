@@ -49,10 +49,10 @@ from pathlib import Path
 import datasketch
 import numpy as np
 import pandas as pd
-from datasketch import MinHash
 
+from . import minhashing
 from .modelstore import atomic_write_bytes
-from .textnorm import normalise
+from .textnorm import JUNK, normalise
 
 FORMAT = "article-pipeline/story-index"
 FORMAT_VERSION = 1
@@ -60,7 +60,14 @@ SHINGLING = "char-ngrams/fold-nfkc-casefold-nosymbols-nodiacritics-nospaces/poly
 """Names the shingle function: change it whenever `shingle_hashes` or `fold` changes."""
 
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_UNDECOMPOSABLE = str.maketrans({"đ": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", " ": ""})
+_UNDECOMPOSABLE = (("đ", "d"), ("ø", "o"), ("ł", "l"), ("ħ", "h"), ("ı", "i"), (" ", ""))
+"""Letters without a decomposition, folded by hand; and the spaces, removed last."""
+_ASCII_JUNK = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_" or chr(c).isspace()))
+"""The ASCII characters `textnorm.normalise` removes (neither word characters nor spaces)."""
+_SEPARATOR = "\x1e"
+"""Joins the texts of a chunk while they are folded together (a space to every step of `fold`)."""
+_BLOCK_CHARS = 1 << 21
+"""Characters shingled at once (a few 16 MB arrays): bounds memory on huge chunks."""
 _U64 = np.uint64
 _POLY = _U64(1_000_003)
 _LIVE = np.iinfo(np.int64).max  # retired_by of a row whose doc_id has no later version
@@ -73,9 +80,52 @@ class StoryIndexError(ValueError):
 def fold(text: str) -> str:
     """`normalise(text)` without diacritics or spaces: the text that is shingled."""
     text = normalise(text)
-    if text.isascii():  # the common case, and str.translate with a dict is slow
+    if text.isascii():  # the common case
         return text.replace(" ", "")
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_UNDECOMPOSABLE)
+    return _strip_marks(text)
+
+
+def _strip_marks(text: str) -> str:
+    """The non-ASCII end of `fold`: diacritics and spaces removed from normalised text."""
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    for letter, plain in _UNDECOMPOSABLE:  # str.replace is far faster than str.translate
+        text = text.replace(letter, plain)
+    return text
+
+
+def fold_all(texts: list[object]) -> list[str]:
+    """`fold` of every text ("" for a missing one), a chunk at a time: ASCII texts through a
+    byte-level deletion, the others through one pass of each step over all of them."""
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    out = [
+        "".join(t.encode("ascii").lower().translate(None, _ASCII_JUNK).decode("ascii").split())
+        if t.isascii()
+        else None
+        for t in texts
+    ]
+    other = [i for i, t in enumerate(texts) if out[i] is None]
+    if not other:
+        return out  # type: ignore[return-value]
+    normalised = [
+        t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+        for t in (texts[i] for i in other)
+    ]
+    joined = _SEPARATOR.join(normalised)
+    parts = JUNK.sub("", joined.casefold()).split(_SEPARATOR)
+    if joined.count(_SEPARATOR) != len(other) - 1 or len(parts) != len(other):
+        for i in other:  # a text holding the separator (or casefolding into it)
+            out[i] = fold(texts[i])
+        return out  # type: ignore[return-value]
+    spaced = [" ".join(part.split()) for part in parts]  # as `normalise`
+    marked = [k for k, part in enumerate(spaced) if not part.isascii()]
+    for k, part in enumerate(spaced):
+        out[other[k]] = part.replace(" ", "")
+    stripped = _strip_marks(_SEPARATOR.join(spaced[k] for k in marked)).split(_SEPARATOR) if marked else []
+    if len(stripped) != len(marked):
+        stripped = [_strip_marks(spaced[k]) for k in marked]
+    for k, folded in zip(marked, stripped, strict=True):
+        out[other[k]] = folded
+    return out  # type: ignore[return-value]
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -107,8 +157,63 @@ def shingle_hashes(folded: str, n: int, sample_mod: int) -> np.ndarray:
         for j in range(n):
             acc = acc * _POLY + points[j : j + width]
         mixed = _fmix64(acc)
-    kept = mixed[mixed % _U64(sample_mod) == 0]
-    return np.unique((kept >> _U64(32)).astype(np.uint32))
+    kept = np.sort((mixed[mixed % _U64(sample_mod) == 0] >> _U64(32)).astype(np.uint32))
+    return kept[np.r_[True, kept[1:] != kept[:-1]]] if len(kept) else kept
+
+
+def window_hashes(points: np.ndarray, n: int) -> np.ndarray:
+    """Polynomial hash (base `_POLY`, mod 2^64) of every window of `n` code points, shape
+    (max(len(points) - n + 1, 0),): the value ``sum(points[i + j] * _POLY ** (n - 1 - j))`` of
+    `shingle_hashes`, built by doubling (hash(i, m + k) = hash(i, m) * P^k + hash(i + m, k)),
+    O(log n) passes instead of n."""
+    width = len(points) - n + 1
+    if width < 1:
+        return np.zeros(0, dtype=np.uint64)
+    powers = {1: np.asarray(points, dtype=np.uint64)}  # k -> hashes of the windows of k points
+    k = 1
+    with np.errstate(over="ignore"):
+        while 2 * k <= n:
+            h = powers[k]
+            powers[2 * k] = h[: len(h) - k] * _U64(pow(1_000_003, k, 1 << 64)) + h[k:]
+            k *= 2
+        acc, size = powers[k], k
+        for part in sorted((p for p in powers if n & p and p != k), reverse=True):
+            h = powers[part]
+            acc = acc[: len(acc) - part] * _U64(pow(1_000_003, part, 1 << 64)) + h[size:]
+            size += part
+    return acc[:width]
+
+
+def shingle_sets(folded: list[str], n: int, sample_mod: int) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_hashes` of many folded texts at once, laid end to end.
+
+    Returns
+    -------
+    (values, offsets): values uint32, shape (n_values,), the sorted distinct sampled shingles of
+    text i at ``values[offsets[i]:offsets[i + 1]]``; offsets int64, shape (len(folded) + 1,).
+    """
+    lengths = np.fromiter((len(f) for f in folded), dtype=np.int64, count=len(folded))
+    counts = np.zeros(len(folded), dtype=np.int64)
+    values = [np.zeros(0, dtype=np.uint32)]
+    ends = np.cumsum(lengths)
+    lo = 0
+    while lo < len(folded):
+        start_char = ends[lo] - lengths[lo]
+        hi = max(int(np.searchsorted(ends, start_char + _BLOCK_CHARS, side="right")), lo + 1)
+        text = "".join(folded[lo:hi])
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        h = window_hashes(points, n)
+        owner = np.repeat(np.arange(hi - lo, dtype=np.uint64), lengths[lo:hi])[: len(h)]
+        whole = np.arange(len(h)) + n <= (ends[lo:hi] - start_char)[owner.astype(np.int64)]
+        with np.errstate(over="ignore"):
+            mixed = _fmix64(h)
+        kept = whole & (mixed % _U64(sample_mod) == 0)
+        keys = np.sort((owner[kept] << _U64(32)) | (mixed[kept] >> _U64(32)))
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]  # np.unique hashes: 100x slower
+        counts[lo:hi] = np.bincount((keys >> _U64(32)).astype(np.int64), minlength=hi - lo)
+        values.append((keys & _U64(0xFFFFFFFF)).astype(np.uint32))
+        lo = hi
+    return np.concatenate(values), np.r_[0, np.cumsum(counts)].astype(np.int64)
 
 
 class _BandTable:
@@ -334,27 +439,18 @@ class StoryIndex:
         (signed, hashvalues, sizes): signed bool (n,) says which texts are long enough;
         hashvalues uint32 (n_signed, num_perm); sizes uint32 (n_signed,) distinct shingles.
         """
-        folded = [fold(t) if isinstance(t, str) else "" for t in texts]
+        folded = fold_all(list(texts))
         signed = np.array([len(f) >= self.min_chars for f in folded], dtype=bool)
-        sets = [
-            shingle_hashes(f, self.shingle_chars, self.sample_mod)
-            for f, s in zip(folded, signed, strict=True)
-            if s
-        ]
+        chosen = np.flatnonzero(signed)
+        values, offsets = shingle_sets([folded[i] for i in chosen], self.shingle_chars, self.sample_mod)
+        sizes = np.diff(offsets)
         # A long body can still sample no shingle (vanishingly rare): leave it unsigned.
-        nonempty = np.array([len(s) > 0 for s in sets], dtype=bool)
-        signed[np.flatnonzero(signed)[~nonempty]] = False
-        sets = [s for s in sets if len(s)]
-        self.shingles_hashed_ += sum(len(s) for s in sets)
-        minhashes = MinHash.generator(
-            (s.tolist() for s in sets),
-            num_perm=self.num_perm,
-            seed=self.seed,
-            hashfunc=int,
-            scheme="affine32",
-        )
-        values = np.array([m.hashvalues for m in minhashes], dtype=np.uint32).reshape(-1, self.num_perm)
-        return signed, values, np.array([len(s) for s in sets], dtype=np.uint32)
+        signed[chosen[sizes == 0]] = False
+        sizes = sizes[sizes > 0]
+        self.shingles_hashed_ += int(sizes.sum())
+        # datasketch's MinHash(hashfunc=int, scheme="affine32") of each set, for a whole chunk
+        hashvalues = minhashing.signatures(values, np.r_[0, np.cumsum(sizes)], self.num_perm, self.seed)
+        return signed, hashvalues, sizes.astype(np.uint32)
 
     def band_hashes(self, values: np.ndarray) -> np.ndarray:
         """LSH band keys of full signatures, shape (n, bands), uint32."""

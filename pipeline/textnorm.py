@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_JUNK = re.compile(r"[^\w\s]+")  # symbols and punctuation, including junk inside words
+JUNK = re.compile(r"[^\w\s]+")
+"""Symbols and punctuation, including junk inside words (removed, joining what they split)."""
 _WORD = re.compile(r"\w+")
 
 
 def normalise(text: str) -> str:
     """NFKC, case-folded, symbols removed (joining the word they split), spaces collapsed."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_JUNK.sub("", text).split())
+    return " ".join(JUNK.sub("", text).split())
 
 
 def words(text: str) -> list[str]:

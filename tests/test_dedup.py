@@ -10,7 +10,7 @@ import pytest
 from datasketch import MinHash
 
 from pipeline import minhashing
-from pipeline.dedup import INPAGE_PARAMS, link_repeats, tokenise
+from pipeline.dedup import _URL, INPAGE_PARAMS, link_repeats, strip_urls, tokenise
 from pipeline.gold import load_gold_lines
 from pipeline.metrics import _link_scores
 from pipeline.read import read_pages
@@ -234,3 +234,11 @@ def test_big_templated_page_scales_and_uses_minhash():
 @pytest.mark.parametrize("field", ["num_perm", "shingle_words", "scheme", "near_jaccard", "contained"])
 def test_parameters_are_exposed(field):
     assert field in INPAGE_PARAMS.as_dict()
+
+
+def test_strip_urls_equals_the_url_regex():
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list("wW.:/ x\n"))
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet, rng.integers(0, 24)))
+        assert strip_urls(text) == _URL.sub(" ", text)

@@ -191,3 +191,45 @@ def test_lsh_agrees_with_brute_force():
     assert check["true_pairs"] >= 50
     assert check["recall"] >= 0.95
     assert check["precision"] >= 0.95
+
+
+AWKWARD = [
+    "Việt Nam và Đức ký kết — “hợp tác” 17thtrilateral rec✱eption ẞtraße Ｆｕｌｌ ı Łódź ħ ø",
+    "plain ASCII, with punctuation: 12.5kg; (brackets) & under_scores!",
+    "´accent alone, combining a\u0301 and Σίσυφος ς \u00a0nbsp\ttab\nnewline",
+    "",
+    None,
+    "a\x1eseparator inside",
+]
+
+
+def test_fold_all_equals_fold_of_each_text():
+    texts = [*AWKWARD, *("".join(p) for p in itertools.permutations(["ệ ", "A.", "\x1c", "đ"]))]
+    expected = [stories.fold(t) if isinstance(t, str) else "" for t in texts]
+    assert stories.fold_all(texts) == expected
+    assert stories.fold_all(texts[:-1][:5]) == expected[:5]  # without the separator: one pass
+
+
+@pytest.mark.parametrize("n", [1, 5, 12, 13])
+def test_shingle_sets_equal_per_text_shingle_hashes(n):
+    folded = [stories.fold(t) * 7 for t in AWKWARD if isinstance(t, str)] + ["🙂x" * 40]
+    values, offsets = stories.shingle_sets(folded, n, 4)
+    assert len(offsets) == len(folded) + 1 and offsets[-1] == len(values)
+    for i, text in enumerate(folded):
+        assert np.array_equal(values[offsets[i] : offsets[i + 1]], stories.shingle_hashes(text, n, 4))
+
+
+def test_signatures_are_datasketch_minhashes():
+    """The chunk-level signatures equal datasketch's MinHash of each body's shingle set."""
+    from datasketch import MinHash
+
+    bodies = [f"{t} " * 30 for t in AWKWARD if t] + ["short"]
+    index = StoryIndex()
+    signed, values, sizes = index.signatures(bodies)
+    assert signed.sum() == len(values) == len(sizes) and not signed[-1]
+    for row, body in enumerate(b for b, s in zip(bodies, signed, strict=True) if s):
+        shingles = stories.shingle_hashes(stories.fold(body), index.shingle_chars, index.sample_mod)
+        expected = MinHash(num_perm=index.num_perm, seed=index.seed, hashfunc=int, scheme="affine32")
+        expected.update_batch(shingles.tolist())
+        assert sizes[row] == len(shingles)
+        assert np.array_equal(values[row], expected.hashvalues)
