@@ -25,14 +25,17 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
     if not len(lines):
         empty = pd.array([], dtype="string")
         return lines.assign(role=empty, reason=empty)
-    _, marker = match_markers(lines["text"])
     if model is None:
-        roles, reasons = rule_roles(lines, marker)
+        roles, reasons = rule_roles(lines, match_markers(lines["text"])[1])
     else:
         roles = np.asarray(model.predict(lines), dtype=object)
         reasons = np.char.add("model:", roles.astype(str)).astype(object)
-        marked = (marker != "") & (roles == "boilerplate")
-        reasons[marked] = np.char.add("marker:", marker[marked].astype(str))
+        # marker names only for the boilerplate lines (the model has matched markers already;
+        # matching again on a few lines is cheaper than carrying names through it)
+        rows = np.flatnonzero(roles == "boilerplate")
+        marker = match_markers(lines["text"].iloc[rows])[1]
+        named = marker != ""
+        reasons[rows[named]] = np.char.add("marker:", marker[named].astype(str))
     return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
 
 

@@ -20,10 +20,14 @@ only per-line Python is a substring test against the page's first line. Feature 
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .markers import KINDS, match_markers
+from .markers import KINDS, match_markers, regex_hits
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from further had has
@@ -33,12 +37,10 @@ _STOPWORD_TEXT = """a about above after again against all also am an and any are
     through to too under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves"""
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
+_STOP_ARRAY = pa.array(sorted(STOPWORDS))
 """English stopwords (NLTK's list, trimmed): running text is dense in them, menus are not."""
 
-_STOP_PATTERN = r"\b(?:" + "|".join(sorted(STOPWORDS)) + r")\b"
 _SENTENCE_END = r"[.!?…:;。！？][\"'”’)\]」』]*\s*$"
-_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}]"
-"""Scripts written without spaces between words: two characters count as one word."""
 _BULLET = r"^\s*(?:[-–—•·*►▶»›>|]|\d{1,2}[.)])\s"
 _URL = r"(?:https?://|www\.|\.com\b|\.html?\b|@[a-z0-9-]+\.)"
 
@@ -109,16 +111,126 @@ FEATURES: tuple[str, ...] = (
 """Feature columns, in the order the model sees them."""
 
 
-def _count(text: pd.Series, pattern: str) -> np.ndarray:
-    return text.str.count(pattern).fillna(0).to_numpy(dtype=np.float32)
+def _has(values: pa.Array, pattern: str) -> np.ndarray:
+    return regex_hits(values, pattern).astype(np.float32)
 
 
-def _has(text: pd.Series, pattern: str) -> np.ndarray:
-    return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=np.float32)
+# character classes, one bit each, looked up per code point (a numpy table instead of a regex
+# pass per class: counting \p{L} with a regex costs 10x more than all the classes together)
+_LETTER, _UPPER, _LOWER, _DIGIT, _PUNCT, _SPACE, _CJK_BIT, _QUOTE, _COMMA, _PIPE = (1 << i for i in range(10))
+_CJK_RANGES = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x1100, 0x11FF),  # Hangul jamo
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x31F0, 0x31FF),  # Katakana extensions
+    (0x3400, 0x4DBF),  # Han extension A
+    (0x4E00, 0x9FFF),  # Han
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # Han compatibility
+    (0xFF66, 0xFF9D),  # half-width Katakana
+)
+"""Scripts written without spaces between words: two characters count as one word."""
+
+
+@cache
+def _class_table() -> np.ndarray:
+    """Class bits of every code point of the Basic Multilingual Plane, shape (65536,), uint16."""
+    import unicodedata
+
+    table = np.zeros(0x10000, dtype=np.uint16)
+    for cp in range(0x10000):
+        char = chr(cp)
+        cat = unicodedata.category(char)
+        bits = 0
+        if cat[0] == "L":
+            bits |= _LETTER
+        if cat == "Lu":
+            bits |= _UPPER
+        elif cat == "Ll":
+            bits |= _LOWER
+        if cat[0] in "PS":
+            bits |= _PUNCT
+        if char.isspace():
+            bits |= _SPACE
+        table[cp] = bits
+    table[ord("0") : ord("9") + 1] |= _DIGIT
+    for lo, hi in _CJK_RANGES:
+        table[lo : hi + 1] |= _CJK_BIT
+    for char in "\"'“‘(":
+        table[ord(char)] |= _QUOTE
+    table[ord(",")] |= _COMMA
+    table[ord("|")] |= _PIPE
+    table[ord("/")] |= _PIPE
+    return table
+
+
+def _char_counts(stripped: list[str]) -> dict[str, np.ndarray]:
+    """Per-line counts of character classes, words and capitalised words, shape (n,) each."""
+    n = len(stripped)
+    lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
+    # a space before every line (so its first character starts a word) and one at the end
+    codes = np.frombuffer((" " + " ".join(stripped) + " ").encode("utf-32-le"), dtype=np.uint32)
+    starts = np.cumsum(lengths + 1) - lengths
+    bits = _class_table()[np.minimum(codes, 0xFFFF)]
+    astral = codes > 0xFFFF
+    if astral.any():  # outside the BMP: emoji and symbols (punctuation-like), rare Han (letters)
+        han = astral & (codes >= 0x20000) & (codes < 0x40000)
+        bits[astral] = _PUNCT
+        bits[han] = _LETTER | _CJK_BIT
+    empty = lengths == 0
+
+    def per_line(flag: np.ndarray) -> np.ndarray:
+        # segments starts[i]..starts[i+1]-1 hold line i and the space after it (never counted)
+        counts = np.add.reduceat(flag.view(np.uint8), starts, dtype=np.int64).astype(np.float32)
+        counts[empty] = 0
+        return counts
+
+    space = (bits & _SPACE) > 0
+    word_start = np.zeros(len(bits), dtype=bool)
+    word_start[1:] = ~space[1:] & space[:-1]
+    upper = (bits & _UPPER) > 0
+    quoted_upper = np.zeros(len(bits), dtype=bool)
+    quoted_upper[:-1] = ((bits[:-1] & _QUOTE) > 0) & upper[1:]
+    capital_start = word_start & (upper | quoted_upper)
+    first = np.where(empty, 0, bits[starts])
+    second = np.where(lengths > 1, bits[starts + 1], 0)
+    return {
+        "chars": lengths.astype(np.float32),
+        "words": per_line(word_start),
+        "capital_words": per_line(capital_start),
+        "letters": per_line((bits & _LETTER) > 0),
+        "upper": per_line(upper),
+        "digits": per_line((bits & _DIGIT) > 0),
+        "punct": per_line((bits & _PUNCT) > 0),
+        "commas": per_line((bits & _COMMA) > 0),
+        "pipes": per_line((bits & _PIPE) > 0),
+        "non_ascii": per_line(codes > 0x7F),
+        "cjk": per_line((bits & _CJK_BIT) > 0),
+        "starts_lower": (((first & _LOWER) > 0) | (((first & _QUOTE) > 0) & ((second & _LOWER) > 0))).astype(
+            np.float32
+        ),
+    }
+
+
+_TRIM = "\"'“”‘’()[]{}<>«»,.;:!?…-–—*"
+"""Punctuation trimmed off a word before the stopword test ("the," is "the")."""
+
+
+def _stop_counts(lower: pa.Array) -> np.ndarray:
+    """English stopwords per line, shape (n,): whitespace-split words, punctuation trimmed."""
+    words = pc.utf8_split_whitespace(lower)
+    flat = pc.utf8_trim(pc.list_flatten(words), characters=_TRIM)
+    hit = pc.is_in(flat, value_set=_STOP_ARRAY).to_numpy(zero_copy_only=False).astype(np.float32)
+    parent = pc.list_parent_indices(words).to_numpy()
+    return np.bincount(parent, weights=hit, minlength=len(lower)).astype(np.float32)
 
 
 def base_features(text: pd.Series) -> pd.DataFrame:
     """Features of each line on its own.
+
+    Computed once per distinct text (menus and footers recur across the pages of a site) and
+    mapped back.
 
     Parameters
     ----------
@@ -128,50 +240,61 @@ def base_features(text: pd.Series) -> pd.DataFrame:
     -------
     DataFrame, shape (n_lines, len(BASE_FEATURES)), float32.
     """
-    text = text.astype("string").str.slice(0, MAX_CHARS)
-    stripped = text.str.strip()
-    lower = stripped.str.lower()
-    chars = stripped.str.len().fillna(0).to_numpy(dtype=np.float32)
+    codes, uniques = pd.factorize(text.astype("string").fillna(""), sort=False)
+    return pd.DataFrame(_base_array(codes, uniques), columns=list(BASE_FEATURES), index=text.index)
+
+
+def _base_array(codes: np.ndarray, uniques) -> np.ndarray:
+    """`base_features` of the lines whose texts are uniques[codes], shape (n_lines, n_base)."""
+    if not len(codes):
+        return np.zeros((0, len(BASE_FEATURES)), np.float32)
+    return _unique_base_features(list(uniques))[codes]
+
+
+def _unique_base_features(texts: list[str]) -> np.ndarray:
+    """`base_features` of distinct texts, shape (len(texts), len(BASE_FEATURES)), float32."""
+    stripped_list = [t[:MAX_CHARS].strip() for t in texts]
+    c = _char_counts(stripped_list)
+    stripped = pa.array(stripped_list, type=pa.large_string())
+    lower = pc.utf8_lower(stripped)
+    chars, cjk, letters, upper = c["chars"], c["cjk"], c["letters"], c["upper"]
     safe_chars = np.maximum(chars, 1)
-    cjk = _count(stripped, _CJK)
-    words = _count(stripped, r"\S+") + cjk / 2
+    words = c["words"] + cjk / 2
     safe_words = np.maximum(words, 1)
-    letters = _count(stripped, r"\p{L}")
-    safe_letters = np.maximum(letters, 1)
-    upper = _count(stripped, r"\p{Lu}")
-    stops = _count(lower, _STOP_PATTERN)
-    kinds, _ = match_markers(text)
+    stops = _stop_counts(lower)
+    kinds, _ = match_markers(pd.Series(texts))
     f = {
         "log_chars": np.log1p(chars),
         "log_words": np.log1p(words),
         "mean_word_len": (chars - words + 1) / safe_words,
         "stop_share": stops / safe_words,
         "log_stops": np.log1p(stops),
-        "punct_share": _count(stripped, r"[\p{P}\p{S}]") / safe_chars,
-        "comma_share": _count(stripped, r",") / safe_words,
+        "punct_share": c["punct"] / safe_chars,
+        "comma_share": c["commas"] / safe_words,
         "sentence_end": _has(stripped, _SENTENCE_END),
         "ends_colon": _has(stripped, r":\s*$"),
         "ends_ellipsis": _has(stripped, r"(?:\.\.\.|…)\s*$"),
-        "bullet": _has(text, _BULLET),
-        "pipes": _count(stripped, r"[|/]") / safe_words,
-        "upper_share": upper / safe_letters,
-        "capital_word_share": _count(stripped, r"(?:^|\s)[\"'“‘(]?\p{Lu}") / safe_words,
+        "bullet": _has(pa.array([t[:MAX_CHARS] for t in texts], type=pa.large_string()), _BULLET),
+        "pipes": c["pipes"] / safe_words,
+        "upper_share": upper / np.maximum(letters, 1),
+        "capital_word_share": c["capital_words"] / safe_words,
         "all_caps": ((upper == letters) & (letters >= 2)).astype(np.float32),
-        "digit_share": _count(stripped, r"\d") / safe_chars,
-        "starts_lower": _has(stripped, r"^[\"'“‘(]?\p{Ll}"),
+        "digit_share": c["digits"] / safe_chars,
+        "starts_lower": c["starts_lower"],
         "starts_quote": _has(stripped, r"^[\"'“‘«]"),
         "url": _has(lower, _URL),
-        "non_ascii_share": _count(stripped, r"[^\x00-\x7f]") / safe_chars,
+        "non_ascii_share": c["non_ascii"] / safe_chars,
         "cjk_share": cjk / safe_chars,
     }
-    frame = pd.DataFrame(f, index=text.index)
     for column in kinds.columns:
-        frame[column] = kinds[column].to_numpy(dtype=np.float32)
+        f[column] = kinds[column].to_numpy(dtype=np.float32)
     # running text: enough words, some stopwords, a sentence end
     # (no stopword test for scripts without spaces: the English list says nothing about them)
     wordy = (f["stop_share"] >= 0.12) | (f["cjk_share"] >= 0.3)
-    frame["prose"] = ((words >= 8) & wordy & ((f["sentence_end"] > 0) | (words >= 25))).astype(np.float32)
-    return frame[list(BASE_FEATURES)]
+    f["prose"] = ((words >= 8) & wordy & ((f["sentence_end"] > 0) | (words >= 25))).astype(np.float32)
+    return np.column_stack([np.asarray(f[name], dtype=np.float32) for name in BASE_FEATURES]).reshape(
+        len(texts), len(BASE_FEATURES)
+    )
 
 
 def _page_cumsum(values: np.ndarray, starts: np.ndarray, page_of: np.ndarray) -> np.ndarray:
@@ -232,8 +355,10 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
     `lines`. Depends only on each line's own page, so it does not depend on the chunk's make-up.
     """
     n = len(lines)
-    base = base_features(lines["text"])
-    f: dict[str, np.ndarray] = {name: base[name].to_numpy(dtype=np.float32) for name in BASE_FEATURES}
+    # per distinct text: menus, footers and their normalised forms recur across a site's pages
+    codes, uniques = pd.factorize(lines["text"].astype("string").fillna(""), sort=False)
+    base = _base_array(codes, uniques)
+    f: dict[str, np.ndarray] = {name: base[:, j] for j, name in enumerate(BASE_FEATURES)}
     page = lines["page"].to_numpy()
     pos = lines["pos"].to_numpy().astype(np.float32)
     count = lines["n_page_lines"].to_numpy().astype(np.float32)
@@ -281,26 +406,34 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
     f["log_prose_since_header"] = np.where(seen, np.log1p(cum - cum[last_header]), -1.0).astype(np.float32)
     f["prose_ended"] = ((after == 0) & (total > 0) & (prose == 0)).astype(np.float32)
 
-    # repeats inside the page: same normalised text
-    norm = lines["text"].astype("string").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
-    key = pd.DataFrame({"page": page, "norm": norm.fillna("").to_numpy(dtype=object)})
+    # repeats inside the page: same normalised text (normalised once per distinct line)
+    unique_norm = pc.utf8_trim_whitespace(
+        pc.replace_substring_regex(
+            pc.utf8_lower(pa.array(uniques, type=pa.large_string())), r"[^\p{L}\p{N}]+", " "
+        )
+    ).to_pylist()
+    norm_codes = pd.factorize(np.asarray(unique_norm, dtype=object))[0][codes] if n else codes
+    key = pd.DataFrame({"page": page, "norm": norm_codes})
     f["log_repeats"] = np.log1p(
         key.groupby(["page", "norm"], sort=False)["norm"].transform("size").to_numpy() - 1
     ).astype(np.float32)
     f["later_repeat"] = key.duplicated(["page", "norm"], keep="first").to_numpy(dtype=np.float32)
 
     # the title: containment between the line and the page's first line
-    norm_list = norm.fillna("").tolist()
-    title_list = [norm_list[s] for s in starts[page_of]] if n else []
-    f["title_in_line"] = np.fromiter(
-        (len(t) >= 10 and t in x for x, t in zip(norm_list, title_list, strict=True)), np.float32, n
-    )
-    f["line_in_title"] = np.fromiter(
-        (len(x) >= 10 and x in t for x, t in zip(norm_list, title_list, strict=True)), np.float32, n
-    )
-    title_len = np.array([len(t) for t in title_list], dtype=np.float32)
-    line_len = np.array([len(x) for x in norm_list], dtype=np.float32)
-    f["title_len_ratio"] = np.log1p(line_len) - np.log1p(title_len)
+    # (substring tests only where the lengths allow one: a few lines per page)
+    unique_len = np.fromiter(map(len, unique_norm), dtype=np.int64, count=len(unique_norm))
+    line_code = codes
+    title_code = codes[starts[page_of]] if n else codes
+    line_len, title_len = unique_len[line_code], unique_len[title_code]
+    f["title_in_line"] = np.zeros(n, dtype=np.float32)
+    f["line_in_title"] = np.zeros(n, dtype=np.float32)
+    for name, inner, outer in (
+        ("title_in_line", title_code, line_code),
+        ("line_in_title", line_code, title_code),
+    ):
+        rows = np.flatnonzero((unique_len[inner] >= 10) & (unique_len[inner] <= unique_len[outer]))
+        f[name][rows] = [unique_norm[inner[r]] in unique_norm[outer[r]] for r in rows]
+    f["title_len_ratio"] = (np.log1p(line_len) - np.log1p(title_len)).astype(np.float32)
 
     for offset in NEIGHBOUR_OFFSETS:
         source = index + offset
@@ -309,4 +442,7 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
         for name in NEIGHBOUR_FEATURES:
             values = f[name][source] if n else f[name]
             f[f"{name}@{offset:+d}"] = np.where(inside, values, -1.0).astype(np.float32)
-    return pd.DataFrame({name: np.asarray(f[name], dtype=np.float32) for name in FEATURES}, index=lines.index)
+    out = np.empty((n, len(FEATURES)), dtype=np.float32)
+    for j, name in enumerate(FEATURES):
+        out[:, j] = f[name]
+    return pd.DataFrame(out, columns=list(FEATURES), index=lines.index)

@@ -1,35 +1,51 @@
 """The line-role model: title, body, caption, boilerplate, teaser or comment, from plain text.
 
-Two gradient-boosted tree models over `pipeline.linefeatures` (cheap numeric features of a line,
-its neighbours and its page), then a second pass that sees the first pass's probabilities of the
-lines around it:
+Models over `pipeline.linefeatures` (cheap numeric features of a line, its neighbours and its
+page) in two passes, the second seeing the first pass's probabilities of the lines around it:
 
 1. *body or not* (binary), trained on every labelled line: the line-gold corpora and the
    extraction corpus (zyte-dev, whose lines are only known as body or `linedata.NON_BODY`);
 2. *which role* (multiclass), trained on the line-gold lines only; its non-body probabilities
-   split the first model's "not body" mass: P(role) = (1 - P(body)) * Q(role | not body).
-3. *context pass*: both models again, with the first pass's role probabilities of the lines
-   around (1 and 2 lines before and after, the mean over windows of 5 and 15 lines, and the page's
-   share of body) as extra features, so a role can lean on its neighbours' (a teaser block after
-   a marker is contiguous; the article body is mostly one run). The first-pass probabilities
-   used to train it are out-of-fold (grouped by page), as at run time.
+   split the body model's "not body" mass: P(role) = (1 - P(body)) * Q(role | not body).
+3. First pass: a small gradient-boosted body model (40 trees) and a linear role model; second
+   (context) pass: a boosted body model (80 trees) and role model (20 iterations) with the first
+   pass's role probabilities of the lines around (1 and 2 lines before and after, the mean over
+   windows of 5 and 15 lines, and the page's share of body) as extra features, so a role can
+   lean on its neighbours' (a teaser block after a marker is contiguous; the article body is
+   mostly one run). The first-pass probabilities used to train it are out-of-fold (grouped by
+   page), as at run time.
+
+Speed (issue 6; the roles stage, zyte-dev pages replicated to 3,600, one core, CPU time): 1.25
+ms per page, from 19 ms with four full-size boosted models. Where it went: trees are evaluated in
+blocks of 4,096 rows (each tree walks every row, and a chunk's float64 matrix is 150 MB: blocks
+that stay in cache are 2-3x faster); the second body model only runs where the first pass is
+unsure (P(body) in 0.03..0.97, `cascade`; the same out-of-fold scores); the role model only where
+body is not the answer anyway (P(body) < 0.5, in `predict`); fewer trees. Features: per distinct
+text (pd.factorize), character classes from a per-code-point table instead of a regex pass per
+class, pyarrow's RE2 called directly (pandas hands patterns with whitespace, word or boundary classes on
+non-ASCII text to Python's re, line by line).
 
 Out-of-fold (5 grouped folds over sea-dev + seeds + zyte-dev together; body = body lines, exact
-repeats dropped), shipped configuration: zyte-dev body F1 0.918 (P 0.912, R 0.924); sea-dev body
-F1 0.954, role accuracy 0.854, teaser F1 0.569, boilerplate F1 0.849 (the model card has the
-numbers of the shipped model's own run). Where the last list header sits (top-of-page navigation
-or after the prose) and the prose lines since it: +0.012 sea-dev body F1, +0.007 zyte-dev.
-The context pass is worth +0.017 on zyte-dev (0.889 without) and +0.06 body F1 on the seeds;
-counting two CJK characters as a word (and 。 as a sentence end) +0.017 on zyte-dev
-(Japanese pages had no "prose").
+repeats dropped), shipped configuration: zyte-dev body F1 0.904 (P 0.889, R 0.920); sea-dev body
+F1 0.938, role accuracy 0.845, teaser F1 0.571, boilerplate F1 0.830 (the model card has the
+numbers of the shipped model's own run). The previous configuration (first pass = 200 + 80x5
+trees, second pass the same; 19 ms per page) scored zyte-dev 0.918, sea-dev body F1 0.954, role
+accuracy 0.854, teaser F1 0.569, boilerplate F1 0.849: the speed costs ~0.015 body F1.
+Trade-offs measured out-of-fold (first/second body trees, role iterations; ms per page):
+a linear first pass for body too (40/-, 0.98 ms): sea-dev body F1 0.927, zyte-dev 0.898;
+20/40/10 (1.1 ms): sea-dev 0.919, zyte-dev 0.901, role accuracy 0.844, teaser F1 0.52;
+linear role model in the second pass too: teaser F1 0.38, zyte-dev 0.887.
+Where the last list header sits (top-of-page navigation or after the prose) and the prose lines
+since it: +0.012 sea-dev body F1, +0.007 zyte-dev. Counting two CJK characters as a word (and 。
+as a sentence end) +0.017 on zyte-dev (Japanese pages had no "prose").
 
-Measured and not kept: weighting lines by page length (n_page_lines ** -0.5 or -1: zyte-dev -0.01
-to +0.003, sea-dev -0.01); up-weighting line-gold pages x3 against zyte-dev (sea-dev -0.007);
-HistGradientBoosting settings (role models at 80 instead of 200 iterations: same scores, half the
-prediction time, kept; leaves 7..31, min leaf 10..30, l2 1..5, 100..400 iterations:
-all within +-0.01, i.e. noise on 103 + 61 pages). Not tried for lack of time: cross-page
-repetition in a chunk (in sea-dev, same-story mirrors share body lines, so it needs care), TF-IDF
-of the line, an explicit Viterbi pass (the context pass does the smoothing).
+Measured and not kept: a Viterbi pass over each page's role probabilities with transitions counted
+on the line gold (`smooth`; at weight 1: sea-dev body F1 -0.008, role accuracy -0.02, boilerplate
+F1 -0.06; the context pass already smooths); weighting lines by page length (n_page_lines ** -0.5
+or -1: zyte-dev -0.01 to +0.003, sea-dev -0.01); up-weighting line-gold pages x3 against zyte-dev
+(sea-dev -0.007); HistGradientBoosting leaves 7..31, min leaf 10..30, l2 1..5: all within +-0.01,
+i.e. noise on 103 + 61 pages. Not tried for lack of time: cross-page repetition in a chunk (in
+sea-dev, same-story mirrors share body lines, so it needs care), TF-IDF of the line.
 """
 
 from __future__ import annotations
@@ -43,7 +59,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .linedata import NON_BODY, labelled_lines
@@ -55,6 +73,75 @@ ROLES = ("title", "body", "caption", "boilerplate", "teaser", "comment")
 CONTEXT_OFFSETS = (-2, -1, 1, 2)
 CONTEXT_WINDOWS = (2, 7)
 SEED = 0
+
+
+class LinearScorer(ClassifierMixin, BaseEstimator):
+    """Standardised logistic regression whose prediction is one float32 matrix product.
+
+    sklearn's pipeline converts to float64 and standardises in a separate pass; here the scaling
+    is folded into the weights at fit time.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 strength of the logistic regression.
+    """
+
+    def __init__(self, C: float = 1.0) -> None:
+        self.C = C
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearScorer:
+        scaler = StandardScaler().fit(X, sample_weight=sample_weight)
+        model = LogisticRegression(C=self.C, max_iter=3000).fit(
+            scaler.transform(X), y, sample_weight=sample_weight
+        )
+        self.classes_ = model.classes_
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+        self.coef_ = (model.coef_ / scale).T.astype(np.float32)  # (n_features, n_outputs)
+        self.intercept_ = (model.intercept_ - (model.coef_ / scale) @ scaler.mean_).astype(np.float32)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n_rows, n_classes)."""
+        z = np.asarray(X, dtype=np.float32) @ self.coef_ + self.intercept_
+        if len(self.classes_) == 2:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+BLOCK_ROWS = 4096
+"""Rows per tree-model prediction call: each tree walks every row, and a block of rows that stays
+in the CPU cache makes prediction 2-3x faster than one pass over a chunk's 150 MB matrix."""
+
+
+def _blocked_proba(model: Any, X: np.ndarray) -> np.ndarray:
+    """model.predict_proba(X) in blocks of BLOCK_ROWS rows, shape (n_rows, n_classes)."""
+    if len(X) <= BLOCK_ROWS:
+        return model.predict_proba(X)
+    return np.vstack([model.predict_proba(X[i : i + BLOCK_ROWS]) for i in range(0, len(X), BLOCK_ROWS)])
+
+
+def _transitions(
+    lines: pd.DataFrame, roles: np.ndarray, partial: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log start and transition probabilities of the roles, shapes (k,) and (k, k), counted on
+    the pages with full line gold (add-one smoothed)."""
+    k = len(ROLES)
+    full = ~partial
+    code = np.full(len(roles), -1)
+    for j, role in enumerate(ROLES):
+        code[roles == role] = j
+    first = (lines["pos"].to_numpy() == 0) & full
+    start = np.bincount(code[first], minlength=k) + 1.0
+    same_page = np.zeros(len(roles), dtype=bool)
+    doc = lines["doc_id"].astype(str).to_numpy()
+    same_page[1:] = (doc[1:] == doc[:-1]) & full[1:] & full[:-1]
+    pairs = code[:-1][same_page[1:]] * k + code[1:][same_page[1:]]
+    trans = np.bincount(pairs, minlength=k * k).reshape(k, k) + 1.0
+    return np.log(start / start.sum()), np.log(trans / trans.sum(axis=1, keepdims=True))
 
 
 def _hgb(params: dict[str, Any]) -> HistGradientBoostingClassifier:
@@ -79,6 +166,16 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
     role_iter : int
         Boosting iterations of the role models (one tree per role per iteration; they learn from
         the few hundred non-body gold lines and cost most of the prediction time).
+    first_iter : int
+        Boosting iterations of the first pass's models when there is a context pass (0: a
+        linear model, a matrix product at prediction).
+    smooth : float
+        Weight of the role transitions in the Viterbi pass over each page's lines (0: none, each
+        line takes its most probable role). The transitions are counted on the pages with full
+        line gold.
+    cascade : float
+        With a context pass, lines the first pass calls body or not with P(body) outside
+        cascade..1 - cascade keep it: the second body model runs on the unsure lines only.
     n_threads : int or None
         OpenMP threads of the tree models (None: all cores). One by default: the pipeline runs
         one process per core (--jobs), and on a busy machine OpenMP threads spin against each
@@ -90,8 +187,8 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        max_iter: int = 200,
-        learning_rate: float = 0.08,
+        max_iter: int = 80,
+        learning_rate: float = 0.15,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 10,
         l2_regularization: float = 1.0,
@@ -99,7 +196,10 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         inner_folds: int = 4,
         page_weight: float = 0.0,
         gold_weight: float = 1.0,
-        role_iter: int = 80,
+        role_iter: int = 20,
+        first_iter: int = 40,
+        smooth: float = 0.0,
+        cascade: float = 0.03,
         n_threads: int | None = 1,
     ) -> None:
         self.max_iter = max_iter
@@ -112,6 +212,9 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         self.page_weight = page_weight
         self.gold_weight = gold_weight
         self.role_iter = role_iter
+        self.first_iter = first_iter
+        self.smooth = smooth
+        self.cascade = cascade
         self.n_threads = n_threads
 
     # --- fitting -----------------------------------------------------------------------------
@@ -125,13 +228,17 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
             "l2_regularization": self.l2_regularization,
         }
 
-    def _fit_pass(self, X: np.ndarray, roles: np.ndarray, weight: np.ndarray) -> tuple[Any, Any]:
+    def _fit_pass(
+        self, X: np.ndarray, roles: np.ndarray, weight: np.ndarray, body_iter: int, role_iter: int
+    ) -> tuple[Any, Any]:
+        """The body model and the role model of one pass; 0 iterations: a linear model."""
         is_body = roles == "body"
-        body_model = _hgb(self._params()).fit(X, is_body, sample_weight=weight)
         known = (roles != NON_BODY) & ~is_body
-        params = {**self._params(), "max_iter": self.role_iter}
-        role_model = _hgb(params).fit(X[known], roles[known], sample_weight=weight[known])
-        return body_model, role_model
+        models = []
+        for target, rows, n_iter in ((is_body, slice(None), body_iter), (roles, known, role_iter)):
+            model = _hgb({**self._params(), "max_iter": n_iter}) if n_iter else LinearScorer()
+            models.append(model.fit(X[rows], target[rows], sample_weight=weight[rows]))
+        return models[0], models[1]
 
     def fit(self, lines: pd.DataFrame, roles, sample_weight=None) -> LineRoleClassifier:
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
@@ -155,15 +262,24 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         weight = weight * (len(weight) / weight.sum())
         self.classes_ = np.array(ROLES, dtype=object)
         self.feature_names_ = list(FEATURES)
-        self.first_ = self._fit_pass(X, roles, weight)
+        self.log_start_, self.log_trans_ = _transitions(lines, roles, partial)
+        # the first pass of a context model: a small body model, linear roles (cheap; the second
+        # pass sees their probabilities around each line)
+        first = (self.first_iter, 0) if self.context else (self.max_iter, self.role_iter)
+        self.first_ = self._fit_pass(X, roles, weight, *first)
         if self.context:
             groups = self._page_keys(lines)
             proba = np.zeros((len(lines), len(ROLES)))
             n_splits = min(self.inner_folds, len(np.unique(groups)))
             for train, test in GroupKFold(n_splits=n_splits).split(X, groups=groups):
-                proba[test] = self._combine(self._fit_pass(X[train], roles[train], weight[train]), X[test])
+                inner = self._fit_pass(X[train], roles[train], weight[train], *first)
+                proba[test] = self._combine(inner, X[test])
             self.second_ = self._fit_pass(
-                self._with_context(X, proba, lines.reset_index(drop=True)), roles, weight
+                self._with_context(X, proba, lines.reset_index(drop=True)),
+                roles,
+                weight,
+                self.max_iter,
+                self.role_iter,
             )
         return self
 
@@ -180,48 +296,80 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         ordered = lines.reset_index(drop=True)
         return line_features(ordered).to_numpy(dtype=np.float32)
 
-    def _combine(self, models: tuple[Any, Any], X: np.ndarray) -> np.ndarray:
+    def _combine(
+        self,
+        models: tuple[Any, Any],
+        X: np.ndarray,
+        skip_body: bool = False,
+        first_body: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """P(role) = P(body) for body, (1 - P(body)) * Q(role | not body) for the others.
+
+        With `skip_body`, Q is only computed where P(body) < 0.5 (elsewhere body is the argmax
+        whatever Q says; those rows get Q = 0): the role model costs most of the prediction.
+        With the first pass's P(body) `first_body` and a `cascade` margin, the body model only
+        runs where the first pass was unsure (P within cascade..1 - cascade).
+        """
         body_model, role_model = models
-        p_body = body_model.predict_proba(X)[:, list(body_model.classes_).index(True)]
+        margin = getattr(self, "cascade", 0.0)
+        if first_body is None or not margin:
+            unsure = np.arange(len(X))
+            p_body = np.zeros(len(X))
+        else:
+            unsure = np.flatnonzero((first_body > margin) & (first_body < 1.0 - margin))
+            p_body = first_body.astype(np.float64, copy=True)
+        if len(unsure):
+            p_body[unsure] = _blocked_proba(body_model, X[unsure])[:, list(body_model.classes_).index(True)]
         q = np.zeros((len(X), len(ROLES)))
-        q_known = role_model.predict_proba(X)
-        for j, role in enumerate(role_model.classes_):
-            q[:, ROLES.index(role)] = q_known[:, j]
+        rows = np.flatnonzero(p_body < 0.5) if skip_body else np.arange(len(X))
+        if len(rows):
+            q_known = _blocked_proba(role_model, X[rows])
+            for j, role in enumerate(role_model.classes_):
+                q[rows, ROLES.index(role)] = q_known[:, j]
         proba = q * (1.0 - p_body)[:, None]
         proba[:, ROLES.index("body")] = p_body
         return proba
 
     @staticmethod
     def _with_context(X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame) -> np.ndarray:
-        n = len(lines)
+        """X with the context features of the first pass's probabilities, float32, shape
+        (n_lines, n_features + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 2)."""
+        n, k = proba.shape
         index = np.arange(n)
         starts, ends, page_of = page_bounds(lines)
         lo_page, hi_page = starts[page_of], ends[page_of]
-        extra = []
+        width = X.shape[1] + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 2
+        out = np.empty((n, width), dtype=np.float32)
+        out[:, : X.shape[1]] = X
+        column = X.shape[1]
+        proba32 = proba.astype(np.float32)
         for offset in CONTEXT_OFFSETS:
             source = index + offset
-            inside = (source >= lo_page) & (source < hi_page)
-            values = proba[np.clip(source, 0, max(n - 1, 0))]
-            extra.append(np.where(inside[:, None], values, -1.0))
-        cum = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(proba, axis=0)])
+            outside = (source < lo_page) | (source >= hi_page)
+            block = out[:, column : column + k]
+            block[:] = proba32[np.clip(source, 0, max(n - 1, 0))]
+            block[outside] = -1.0
+            column += k
+        cum = np.zeros((n + 1, k))
+        np.cumsum(proba, axis=0, out=cum[1:])
         for half in CONTEXT_WINDOWS:
             lo = np.maximum(index - half, lo_page)
             hi = np.minimum(index + half + 1, hi_page)
-            extra.append((cum[hi] - cum[lo]) / (hi - lo)[:, None])
-        body = proba[:, ROLES.index("body")]
-        body_cum = np.concatenate([[0.0], np.cumsum(body)])
+            out[:, column : column + k] = (cum[hi] - cum[lo]) / (hi - lo)[:, None]
+            column += k
+        body_cum = cum[:, ROLES.index("body")]
         page_body = (body_cum[ends] - body_cum[starts]) / np.maximum(ends - starts, 1)
-        before = (body_cum[index] - body_cum[lo_page]) / np.maximum(
+        out[:, column] = page_body[page_of]
+        out[:, column + 1] = (body_cum[index] - body_cum[lo_page]) / np.maximum(
             body_cum[hi_page] - body_cum[lo_page], 1e-6
         )
-        extra.append(np.column_stack([page_body[page_of], before]))
-        return np.hstack([X, *extra]).astype(np.float32)
+        return out
 
     def predict_proba(self, lines: pd.DataFrame) -> np.ndarray:
         with threadpool_limits(limits=getattr(self, "n_threads", 1), user_api="openmp"):
             return self._predict_proba(lines)
 
-    def _predict_proba(self, lines: pd.DataFrame) -> np.ndarray:
+    def _predict_proba(self, lines: pd.DataFrame, skip_body: bool = False) -> np.ndarray:
         """Role probabilities, shape (n_lines, len(ROLES)), columns in the order of `classes_`.
 
         `lines` holds whole pages (page by page, in pos order), as segment.segment returns them.
@@ -229,16 +377,68 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         if self.feature_names_ != list(FEATURES):
             raise ValueError("line model was trained with other features than this code computes: retrain it")
         X = self._features(lines)
+        if not self.context:
+            return self._combine(self.first_, X, skip_body)
         proba = self._combine(self.first_, X)
-        if self.context:
-            proba = self._combine(self.second_, self._with_context(X, proba, lines.reset_index(drop=True)))
-        return proba
+        X = self._with_context(X, proba, lines.reset_index(drop=True))
+        return self._combine(self.second_, X, skip_body, proba[:, ROLES.index("body")])
 
     def predict(self, lines: pd.DataFrame) -> np.ndarray:
         """Most likely role per line, shape (n_lines,), values of ROLES."""
         if not len(lines):
             return np.array([], dtype=object)
-        return self.classes_[np.argmax(self.predict_proba(lines), axis=1)]
+        with threadpool_limits(limits=getattr(self, "n_threads", 1), user_api="openmp"):
+            proba = self._predict_proba(lines, skip_body=True)
+        if not self.smooth:
+            return self.classes_[np.argmax(proba, axis=1)]
+        starts, ends, _ = page_bounds(lines.reset_index(drop=True))
+        log_emit = np.log(proba + 1e-9)
+        states = viterbi(log_emit, starts, ends, self.smooth * self.log_trans_, self.smooth * self.log_start_)
+        return self.classes_[states]
+
+
+# --- sequence smoothing ------------------------------------------------------------------
+
+
+def viterbi(
+    log_emit: np.ndarray, starts: np.ndarray, ends: np.ndarray, log_trans: np.ndarray, log_start: np.ndarray
+) -> np.ndarray:
+    """Most likely state sequence of every page (an HMM over its lines), shape (n_lines,), int.
+
+    Parameters
+    ----------
+    log_emit : ndarray, shape (n_lines, n_states), log emission scores of each line.
+    starts, ends : ndarray of int, shape (n_pages,), rows of each page (contiguous, in order).
+    log_trans : ndarray, shape (n_states, n_states), log P(next state j | state i).
+    log_start : ndarray, shape (n_states,), log P(first state).
+
+    One numpy step per line position, over all pages at once: the loop runs as many times as
+    the longest page has lines, not once per line.
+    """
+    n, k = log_emit.shape
+    states = np.zeros(n, dtype=np.int64)
+    if not n:
+        return states
+    lengths = ends - starts
+    order = np.argsort(-lengths, kind="stable")  # pages still running at t are a prefix
+    sorted_starts, sorted_lengths = starts[order], lengths[order]
+    back = np.zeros((n, k), dtype=np.int8)
+    score = log_start[None, :] + log_emit[sorted_starts]
+    for t in range(1, int(sorted_lengths[0]) if len(sorted_lengths) else 0):
+        live = int(np.searchsorted(-sorted_lengths, -t, side="left"))  # pages with length > t
+        rows = sorted_starts[:live] + t
+        cand = score[:live, :, None] + log_trans[None, :, :]
+        best = np.argmax(cand, axis=1)
+        back[rows] = best
+        score[:live] = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0, :] + log_emit[rows]
+    current = np.argmax(score, axis=1)
+    for t in range(int(sorted_lengths[0]) - 1, 0, -1):
+        live = int(np.searchsorted(-sorted_lengths, -t, side="left"))
+        rows = sorted_starts[:live] + t
+        states[rows] = current[:live]
+        current[:live] = back[rows, current[:live]]
+    states[sorted_starts] = current
+    return states
 
 
 # --- out-of-fold measurement --------------------------------------------------------------

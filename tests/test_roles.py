@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from pipeline import config
 from pipeline.boilerplate import assign_roles
 from pipeline.linedata import NON_BODY, body_labels, labelled_lines
 from pipeline.linefeatures import FEATURES, line_features
-from pipeline.linemodel import ROLES, LineRoleClassifier, out_of_fold_roles, score_roles
+from pipeline.linemodel import ROLES, LineRoleClassifier, out_of_fold_roles, score_roles, viterbi
 from pipeline.markers import match_markers
 from pipeline.modelstore import load_model
 from pipeline.read import Page, pages_frame
@@ -99,6 +101,28 @@ def test_classifier_predicts_one_known_role_per_line(toy_model):
     assert predicted.shape == (len(lines),) and set(predicted) <= set(ROLES)
     assert (predicted == roles).mean() > 0.9
     assert model.predict_proba(lines).shape == (len(lines), len(ROLES))
+
+
+def test_predict_skips_the_role_model_only_where_body_wins(toy_model):
+    model, lines, _ = toy_model
+    assert (model.predict(lines) == model.classes_[np.argmax(model.predict_proba(lines), axis=1)]).all()
+
+
+def test_viterbi_finds_the_best_path_of_every_page():
+    rng = np.random.default_rng(0)
+    k, lengths = 3, np.array([1, 4, 2, 5])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    emit, trans, start = rng.normal(size=(lengths.sum(), k)), rng.normal(size=(k, k)), rng.normal(size=k)
+
+    def score(path, s):
+        return start[path[0]] + sum(
+            emit[s + i, q] + (trans[path[i - 1], q] if i else 0) for i, q in enumerate(path)
+        )
+
+    got = viterbi(emit, starts, starts + lengths, trans, start)
+    for s, n in zip(starts, lengths, strict=True):
+        best = max(itertools.product(range(k), repeat=int(n)), key=lambda path: score(path, s))
+        assert tuple(got[s : s + n]) == best
 
 
 def test_assign_roles_adds_string_columns_and_marker_reasons(toy_model):
