@@ -187,14 +187,10 @@ class LineFeatures(TransformerMixin, BaseEstimator):
         """Returns a sparse matrix, shape (n, n_features), float32."""
         X = as_context(X)
         blocks = []
-        for name, (column, weight, vectorizer) in self.blocks_.items():
-            values = X[column].to_numpy()
-            if name == "page":
-                codes, uniques = pd.factorize(values)
-                block = vectorizer.transform(uniques)[codes]
-            else:
-                block = vectorizer.transform(values)
-            blocks.append(block * np.float32(weight))
+        for column, weight, vectorizer in self.blocks_.values():
+            # each distinct text once (a page's text, a menu line repeated across a site's pages)
+            codes, uniques = pd.factorize(X[column].to_numpy())
+            blocks.append(vectorizer.transform(uniques)[codes] * np.float32(weight))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
