@@ -35,6 +35,3 @@ MAX_PAGE_BYTES = int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_BYTES", 8_000_000
 
 MAX_PAGE_LINES = int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_LINES", 200_000))
 """Pages with more non-empty lines than this are rejected as bad input."""
-
-MAX_LINE_CHARS = int(os.environ.get("ARTICLE_PIPELINE_MAX_LINE_CHARS", 100_000))
-"""Longer lines are kept in the output but only their first MAX_LINE_CHARS feed the models."""
