@@ -108,6 +108,16 @@ def test_predict_skips_the_role_model_only_where_body_wins(toy_model):
     assert (model.predict(lines) == model.classes_[np.argmax(model.predict_proba(lines), axis=1)]).all()
 
 
+def test_out_of_fold_roles_with_a_fold_seed_is_deterministic_and_complete():
+    pages = [f"Headline number {i}\n{PROSE}\nSee more\nOther story {i}" for i in range(9)]
+    lines = lines_of(*pages).assign(gold_role=np.tile(["title", "body", "boilerplate", "teaser"], 9))
+    lines["group"] = lines["doc_id"].astype(str)
+    quick = {"context": False, "max_iter": 5, "role_iter": 5}
+    first = out_of_fold_roles(lines, n_folds=3, fold_seed=1, **quick)
+    assert set(first) <= set(ROLES)  # every line predicted by some fold
+    assert (first == out_of_fold_roles(lines, n_folds=3, fold_seed=1, **quick)).all()
+
+
 def test_viterbi_finds_the_best_path_of_every_page():
     rng = np.random.default_rng(0)
     k, lengths = 3, np.array([1, 4, 2, 5])
