@@ -30,10 +30,12 @@ from .stories import StoryIndex
 from .topic import label_topics
 from .write import OutputWriter
 
-CHUNK_PAGES = 1000
-"""Pages processed together: large enough for vectorised stages, small enough for bounded memory.
-Fixed, whatever --jobs is: a chunk's pages are the context of batch-level features (lines that recur
-across pages), so the output must not depend on how chunks are spread over workers."""
+CHUNK_PAGES = 500
+"""Pages processed together: large enough for vectorised stages, small enough for bounded memory
+and for --jobs to balance (3,600 pages: 1.49x on 2 cores with 1,000-page chunks, 1.58x with 500).
+Every stage's result for a page depends on that page alone, so the tables' content does not
+depend on the chunk size; it is fixed anyway (whatever --jobs is) so that Parquet row groups, and
+with them the files' bytes, are the same on every run."""
 
 
 class BadInputError(Exception):
