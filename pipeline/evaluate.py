@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .gold import gold_ids, load_clusters, load_gold_lines
+from .gold import cv_groups, gold_ids, load_clusters, load_gold_lines
 from .metrics import extraction_f1, score_gold
 from .read import read_pages
 from .run import Models, process_chunk
@@ -59,12 +59,7 @@ class Corpus:
 
     def groups(self, pages: pd.DataFrame) -> list[str]:
         """The CV group of each page: its same-story cluster, else the page itself."""
-        cluster_of = (
-            {doc: f"{self.name}/cluster{i}" for i, c in enumerate(load_clusters(self.path)) for doc in c}
-            if self.kind == "lines"
-            else {}
-        )
-        return [cluster_of.get(doc, f"{self.name}/{doc}") for doc in pages["doc_id"]]
+        return cv_groups(self.path, pages["doc_id"])
 
     def score(self, run_dir: Path) -> dict[str, float]:
         paragraphs = pd.read_parquet(run_dir / "paragraphs.parquet")

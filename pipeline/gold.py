@@ -46,6 +46,15 @@ def load_gold_lines(gold_dir: str | Path) -> pd.DataFrame:
     )
 
 
+def cv_groups(gold_dir: str | Path, doc_ids) -> list[str]:
+    """The cross-validation group of each page: ``<folder>/cluster<i>`` for the pages of a
+    same-story cluster (so no fold sees a copy of a page it is scored on), else ``<folder>/<doc_id>``."""
+    name = Path(gold_dir).name
+    clusters = load_clusters(gold_dir)
+    cluster_of = {doc: f"{name}/cluster{i}" for i, group in enumerate(clusters) for doc in group}
+    return [cluster_of.get(doc, f"{name}/{doc}") for doc in doc_ids]
+
+
 def load_clusters(gold_dir: str | Path) -> list[set[str]]:
     """Same-story groups of `gold_dir` (pages present in the folder only, groups of 2+)."""
     path = Path(gold_dir) / "clusters.json"

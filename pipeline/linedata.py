@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .gold import gold_ids, load_clusters, load_gold_lines
+from .gold import cv_groups, gold_ids, load_gold_lines
 from .read import read_pages
 from .segment import segment
 
@@ -68,13 +68,7 @@ def _segmented(folder: Path, ids: list[str]) -> pd.DataFrame:
 
 
 def _groups(folder: Path, doc_ids: pd.Series) -> pd.Series:
-    cluster_of = {
-        doc: f"{folder.name}/cluster{i}" for i, group in enumerate(load_clusters(folder)) for doc in group
-    }
-    return pd.Series(
-        pd.array([cluster_of.get(doc, f"{folder.name}/{doc}") for doc in doc_ids], dtype="string"),
-        index=doc_ids.index,
-    )
+    return pd.Series(pd.array(cv_groups(folder, doc_ids), dtype="string"), index=doc_ids.index)
 
 
 def _gold_lines(folder: Path) -> pd.DataFrame:

@@ -102,27 +102,25 @@ def chunked(items: Iterable[Page | Problem], size: int, problems: list[Problem])
 
 def process_chunks(
     chunks: Iterable[list[Page]], models: Models, jobs: int = 1
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float]]]:
-    """(pages, lines, articles, seconds) of every chunk, in order, on `jobs` worker processes.
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]]:
+    """(lines, articles, seconds) of every chunk, in order, on `jobs` worker processes.
 
     At most 2 x jobs chunks are in flight, so memory stays bounded however large the dump.
     """
     frames = (pages_frame(chunk) for chunk in chunks)
     if jobs <= 1:
         for pages in frames:
-            yield pages, *process_chunk(pages, models)
+            yield process_chunk(pages, models)
         return
     context = multiprocessing.get_context("fork")  # workers inherit the loaded models
     with context.Pool(jobs, initializer=_init_worker, initargs=(models,)) as pool:
         pending: deque = deque()
         for pages in frames:
-            pending.append((pages, pool.apply_async(_process_in_worker, (pages,))))
+            pending.append(pool.apply_async(_process_in_worker, (pages,)))
             if len(pending) >= 2 * jobs:
-                pages_done, result = pending.popleft()
-                yield pages_done, *result.get()
+                yield pending.popleft().get()
         while pending:
-            pages_done, result = pending.popleft()
-            yield pages_done, *result.get()
+            yield pending.popleft().get()
 
 
 _worker_models: Models | None = None  # set once per worker process by _init_worker
@@ -163,7 +161,7 @@ def run_batch(
     bar = _progress_bar(len(files), progress)
     with OutputWriter(out) as writer:
         chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
-        for _pages, lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
+        for lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
             if strict and problems:
                 break
             start = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .gold import gold_ids, load_clusters, load_gold_lines
+from .gold import cv_groups, gold_ids, load_gold_lines
 from .modelstore import save_model
 from .topic import TopicClassifier, line_context
 
@@ -54,13 +54,12 @@ def load_gold_folder(folder: Path) -> pd.DataFrame:
         }
     )
     context = line_context(lines)
-    cluster_of = {doc: f"cluster{i}" for i, c in enumerate(load_clusters(folder)) for doc in c}
     frame = pd.DataFrame(
         {
             "doc_id": lines["doc_id"],
             "text": context["text"],
             "label": (gold["gold_topic"] == "on").to_numpy(dtype=bool, na_value=False).astype(int),
-            "group": [f"{folder.name}/{cluster_of.get(d, d)}" for d in lines["doc_id"]],
+            "group": cv_groups(folder, lines["doc_id"]),
             "role": context["role"],
             "near": context["near"],
             "page_text": context["page_text"],

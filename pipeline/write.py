@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .schema import ARTICLES, PARAGRAPHS, empty_frame, to_arrow
@@ -80,7 +79,7 @@ class OutputWriter:
     def commit(self, summary: dict[str, Any]) -> Path:
         """Close the tables, write summary.json, and flip OUT to the new version."""
         if not self._writers:
-            self.write(paragraphs=_empty(PARAGRAPHS), articles=_empty(ARTICLES))
+            self.write(paragraphs=empty_frame(PARAGRAPHS), articles=empty_frame(ARTICLES))
         self._close()
         self._path("summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         for file in self.version.iterdir():
@@ -122,10 +121,6 @@ class OutputWriter:
                 version.unlink(missing_ok=True)
             else:
                 shutil.rmtree(version, ignore_errors=True)
-
-
-def _empty(schema: pa.Schema) -> pd.DataFrame:
-    return empty_frame(schema)
 
 
 def _fsync(path: Path) -> None:
