@@ -76,11 +76,14 @@ def test_retraining_reproduces_the_shipped_model(gold_data, shipped, tmp_path):
     second = train_topic_model(
         [shared_path("corpus", "sea-dev"), shared_path("seeds")], tmp_path / "b.joblib", cross_validate=False
     )
-    assert first["sha256"] == second["sha256"]  # byte-identical files
-    assert first["threshold"] == card["threshold"]
+    assert first["sha256"] == second["sha256"]  # byte-identical files on one machine
+    # across machines (another CPU or BLAS) the solver's last bits differ: same model within 1e-9
+    assert first["threshold"] == pytest.approx(card["threshold"], abs=1e-9)
     retrained, _ = load_model(tmp_path / "a.joblib")
     sample = gold_data.iloc[::7]
-    np.testing.assert_array_equal(retrained.predict_proba(sample), model.predict_proba(sample))
+    np.testing.assert_allclose(
+        retrained.predict_proba(sample), model.predict_proba(sample), rtol=0, atol=1e-9
+    )
 
 
 def test_shipped_card_is_machine_independent_and_complete(shipped):
