@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 export ARTICLE_PIPELINE_SHARED := $(abspath $(SHARED))
+LABELS := data/labels/sea-extra
 
 .PHONY: help setup run test train eval bench lint clean
 
@@ -26,14 +27,14 @@ run: $(STAMP) ## process seeds/ into out/seeds/ and print a summary
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
-train: $(STAMP) ## retrain the shipped models from ../shared (topic: sea-dev + seeds; lines: + zyte-dev)
+train: $(STAMP) ## retrain the shipped models (topic: sea-dev + seeds; lines: + zyte-dev + data/labels)
 	$(BIN)/article-pipeline train --data $(SHARED)/corpus/sea-dev $(SHARED)/seeds --out models/topic.joblib
 	$(BIN)/article-pipeline train --kind lines --out models/lines.joblib \
-		--data $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev
+		--data $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev $(LABELS)
 
-eval: $(STAMP) ## out-of-fold metrics on sea-dev, seeds and zyte-dev, checked against the referees
+eval: $(STAMP) ## out-of-fold metrics on every labelled corpus, each apart, checked against the referees
 	$(BIN)/article-pipeline eval --cv --out out/eval \
-		--gold $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev
+		--gold $(SHARED)/corpus/sea-dev $(SHARED)/seeds $(SHARED)/corpus/zyte-dev $(LABELS)
 
 bench: $(STAMP) ## speed, memory and duplicate-index benchmarks (bench-results/)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock

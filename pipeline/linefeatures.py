@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .coherence import COHERENCE_FEATURES, coherence_features
 from .markers import KINDS, match_markers, regex_hits
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
@@ -106,6 +107,7 @@ FEATURES: tuple[str, ...] = (
     "title_in_line",
     "line_in_title",
     "title_len_ratio",
+    *COHERENCE_FEATURES,
     *(f"{name}@{offset:+d}" for offset in NEIGHBOUR_OFFSETS for name in NEIGHBOUR_FEATURES),
 )
 """Feature columns, in the order the model sees them."""
@@ -405,6 +407,7 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
     f["header_rel_pos"] = np.where(seen, f["rel_pos"][last_header], -1.0).astype(np.float32)
     f["log_prose_since_header"] = np.where(seen, np.log1p(cum - cum[last_header]), -1.0).astype(np.float32)
     f["prose_ended"] = ((after == 0) & (total > 0) & (prose == 0)).astype(np.float32)
+    f.update(coherence_features(codes, list(uniques), prose, starts, ends, page_of, _STOP_ARRAY))
 
     # repeats inside the page: same normalised text (normalised once per distinct line)
     unique_norm = pc.utf8_trim_whitespace(

@@ -14,6 +14,14 @@ page) in two passes, the second seeing the first pass's probabilities of the lin
    lean on its neighbours' (a teaser block after a marker is contiguous; the article body is
    mostly one run). The first-pass probabilities used to train it are out-of-fold (grouped by
    page), as at run time.
+4. Page type (`pipeline.pagetype`): between the passes, a logistic regression over each page's
+   aggregated first-pass probabilities and structure (longest body run, coherence, dates,
+   headline/summary rhythm) gives P(listing): a page with no main article. The second pass sees
+   it as a feature of every line (trained on out-of-fold P(listing)), and a page with P(listing)
+   above `listing_threshold` keeps no title, body or caption: they become teasers. Lines also
+   carry coherence features (`pipeline.coherence`: cosine of their content words with their
+   neighbours, the page's first line and the page's other prose), since a teaser is about
+   another story.
 
 Speed (issue 6; the roles stage, zyte-dev pages replicated to 3,600, one core, CPU time): 1.25
 ms per page, from 19 ms with four full-size boosted models. Where it went: trees are evaluated in
@@ -25,12 +33,39 @@ text (pd.factorize), character classes from a per-code-point table instead of a 
 class, pyarrow's RE2 called directly (pandas hands patterns with whitespace, word or boundary classes on
 non-ASCII text to Python's re, line by line).
 
-Out-of-fold (5 grouped folds over sea-dev + seeds + zyte-dev together; body = body lines, exact
-repeats dropped), shipped configuration: zyte-dev body F1 0.904 (P 0.889, R 0.920); sea-dev body
-F1 0.938, role accuracy 0.845, teaser F1 0.571, boilerplate F1 0.830 (the model card has the
-numbers of the shipped model's own run). The previous configuration (first pass = 200 + 80x5
-trees, second pass the same; 19 ms per page) scored zyte-dev 0.918, sea-dev body F1 0.954, role
-accuracy 0.854, teaser F1 0.569, boilerplate F1 0.849: the speed costs ~0.015 body F1.
+Out-of-fold (5 grouped folds over sea-dev + seeds + zyte-dev + data/labels/sea-extra together;
+body = body lines, exact repeats dropped), shipped configuration (the model card has the numbers
+of the shipped model's own run): sea-dev body F1 0.916 (P 0.932, R 0.900), role accuracy 0.829,
+teaser F1 0.533; sea-extra (teaser-rich, half listing pages) body F1 0.818 (P 0.757), teaser F1
+0.858, role accuracy 0.832; zyte-dev 0.912. The same folds without the page type or coherence
+(the configuration before them, trained on the same data): sea-dev 0.890, sea-extra 0.761 (P
+0.643), teaser F1 0.822, zyte-dev 0.893. The configuration before them trained without sea-extra
+scores sea-dev 0.933 but, on sea-extra's pages it never saw, body F1 0.621 (P 0.455), teaser F1
+0.552: sea-extra's listing summaries teach that a one-event summary is a teaser, which costs
+sea-dev some recall (whole short articles with no headline called listings: 0.953 -> 0.900).
+
+Measured for the page type and not kept (sea-dev / sea-extra / zyte-dev body F1 on the
+GroupKFold split, against 0.916 / 0.818 / 0.912):
+- P(listing) only as the override, not as a second-pass feature: 0.913 / 0.815 / 0.904;
+- listing threshold 0.3 / 0.4 / 0.6 / 0.7 / none: 0.909 / 0.915 / 0.916 / 0.918 / 0.918 on sea-dev,
+  0.800 / 0.818 / 0.795 / 0.785 / 0.774 on sea-extra (a second split agrees: 0.4..0.5);
+- the page classifier as C 0.1 or 10 or a small boosted model: as many or more pages wrong;
+- a stacked linear-chain CRF (python-crfsuite, c2 0.1 and 1) over the second pass's out-of-fold
+  probabilities and P(listing), trained on the line-gold pages: 0.904 / 0.73 / 0.81 (the context
+  pass already carries the sequence; the CRF cannot use zyte-dev's partial labels);
+- a core-span rule (body lines outside the page's longest body run, gaps of 1..5 lines bridged,
+  become teasers): 0.912..0.915 / 0.810..0.816 / 0.889..0.898;
+- line coherence features alone on the old data: sea-dev 0.916 vs 0.933, zyte-dev 0.907 vs 0.892;
+  with sea-extra they pay (no line coherence: 0.915 / 0.797 / 0.898);
+- page signals that separate listing from article pages too little to try (page means, listing
+  vs article): sentences per prose line 1.51 vs 1.54, prose lines opening with a back-reference
+  ("He", "The", "However"...) 0.29 vs 0.39, lines with a quote 0.14 vs 0.22, capitalised-name
+  overlap of consecutive prose lines 0.14 vs 0.15.
+
+Earlier measurements (sea-dev + seeds + zyte-dev only, before the page type): the configuration
+before the speed work (first pass = 200 + 80x5 trees, second pass the same; 19 ms per page)
+scored zyte-dev 0.918, sea-dev body F1 0.954, role accuracy 0.854, teaser F1 0.569, boilerplate
+F1 0.849: the speed costs ~0.015 body F1.
 Trade-offs measured out-of-fold (first/second body trees, role iterations; ms per page):
 a linear first pass for body too (40/-, 0.98 ms): sea-dev body F1 0.927, zyte-dev 0.898;
 20/40/10 (1.1 ms): sea-dev 0.919, zyte-dev 0.901, role accuracy 0.844, teaser F1 0.52;
@@ -98,6 +133,7 @@ from threadpoolctl import threadpool_limits
 
 from .linedata import NON_BODY, labelled_lines
 from .linefeatures import FEATURES, line_features, page_bounds
+from .pagetype import listing_labels, page_features
 
 ROLES = ("title", "body", "caption", "boilerplate", "teaser", "comment")
 """Roles the model predicts, in probability-column order."""
@@ -208,6 +244,14 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
     cascade : float
         With a context pass, lines the first pass calls body or not with P(body) outside
         cascade..1 - cascade keep it: the second body model runs on the unsure lines only.
+    page_type : bool
+        With a context pass, decide each page's type (listing or article, pipeline.pagetype)
+        from its first-pass probabilities: P(listing) is a feature of the second pass.
+    listing_threshold : float
+        Pages with P(listing) above it get no article: their title, body and caption
+        probability goes to teaser (1.0: never).
+    page_C : float
+        Inverse L2 strength of the page-type logistic regression.
     n_threads : int or None
         OpenMP threads of the tree models (None: all cores). One by default: the pipeline runs
         one process per core (--jobs), and on a busy machine OpenMP threads spin against each
@@ -232,6 +276,9 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         first_iter: int = 40,
         smooth: float = 0.0,
         cascade: float = 0.03,
+        page_type: bool = True,
+        listing_threshold: float = 0.5,
+        page_C: float = 1.0,
         n_threads: int | None = 1,
     ) -> None:
         self.max_iter = max_iter
@@ -247,6 +294,9 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         self.first_iter = first_iter
         self.smooth = smooth
         self.cascade = cascade
+        self.page_type = page_type
+        self.listing_threshold = listing_threshold
+        self.page_C = page_C
         self.n_threads = n_threads
 
     # --- fitting -----------------------------------------------------------------------------
@@ -306,14 +356,59 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
             for train, test in GroupKFold(n_splits=n_splits).split(X, groups=groups):
                 inner = self._fit_pass(X[train], roles[train], weight[train], *first)
                 proba[test] = self._combine(inner, X[test])
+            ordered = lines.reset_index(drop=True)
+            p_listing = self._fit_page_type(X, proba, ordered, roles, partial, groups, n_splits)
             self.second_ = self._fit_pass(
-                self._with_context(X, proba, lines.reset_index(drop=True)),
+                self._with_context(X, proba, ordered, p_listing),
                 roles,
                 weight,
                 self.max_iter,
                 self.role_iter,
             )
         return self
+
+    def _page_rows(self, X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame):
+        """(page features, shape (n_pages, len(PAGE_FEATURES)), page bounds) of a chunk."""
+        starts, ends, page_of = page_bounds(lines)
+        columns = {name: X[:, j] for j, name in enumerate(FEATURES)}
+        return page_features(columns, proba, ROLES, starts, ends, page_of), (starts, ends, page_of)
+
+    def _fit_page_type(
+        self,
+        X: np.ndarray,
+        proba: np.ndarray,
+        lines: pd.DataFrame,
+        roles: np.ndarray,
+        partial: np.ndarray,
+        groups: np.ndarray,
+        n_splits: int,
+    ) -> np.ndarray:
+        """Fit `page_` (None when off or when the data has one page type) and return each
+        line's out-of-fold P(listing) for the second pass to train on, shape (n_lines,)."""
+        self.page_ = None
+        page_X, (starts, _, page_of) = self._page_rows(X, proba, lines)
+        listing = listing_labels(roles, partial, starts, page_of)
+        if not self.page_type or len(np.unique(listing)) < 2:
+            return np.zeros(len(lines))
+        self.page_ = LinearScorer(C=self.page_C).fit(page_X, listing)
+        p_page = np.zeros(len(starts))
+        for train, test in GroupKFold(n_splits=n_splits).split(page_X, groups=groups[starts]):
+            if len(np.unique(listing[train])) < 2:
+                p_page[test] = listing[train].mean()
+                continue
+            p_page[test] = (
+                LinearScorer(C=self.page_C)
+                .fit(page_X[train], listing[train])
+                .predict_proba(page_X[test])[:, 1]
+            )
+        return p_page[page_of]
+
+    def _p_listing(self, X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame) -> np.ndarray:
+        """P(listing) of each line's page, shape (n_lines,) (zeros without a page model)."""
+        if getattr(self, "page_", None) is None:
+            return np.zeros(len(lines))
+        page_X, (_, _, page_of) = self._page_rows(X, proba, lines)
+        return self.page_.predict_proba(page_X)[:, 1][page_of]
 
     @staticmethod
     def _page_keys(lines: pd.DataFrame) -> np.ndarray:
@@ -363,14 +458,17 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     @staticmethod
-    def _with_context(X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame) -> np.ndarray:
-        """X with the context features of the first pass's probabilities, float32, shape
-        (n_lines, n_features + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 2)."""
+    def _with_context(
+        X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame, p_listing: np.ndarray
+    ) -> np.ndarray:
+        """X with the context features of the first pass's probabilities and the page's
+        P(listing), float32, shape (n_lines, n_features + k * (len(CONTEXT_OFFSETS) +
+        len(CONTEXT_WINDOWS)) + 3)."""
         n, k = proba.shape
         index = np.arange(n)
         starts, ends, page_of = page_bounds(lines)
         lo_page, hi_page = starts[page_of], ends[page_of]
-        width = X.shape[1] + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 2
+        width = X.shape[1] + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 3
         out = np.empty((n, width), dtype=np.float32)
         out[:, : X.shape[1]] = X
         column = X.shape[1]
@@ -395,6 +493,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         out[:, column + 1] = (body_cum[index] - body_cum[lo_page]) / np.maximum(
             body_cum[hi_page] - body_cum[lo_page], 1e-6
         )
+        out[:, column + 2] = p_listing
         return out
 
     def predict_proba(self, lines: pd.DataFrame) -> np.ndarray:
@@ -412,8 +511,11 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         if not self.context:
             return self._combine(self.first_, X, skip_body)
         proba = self._combine(self.first_, X)
-        X = self._with_context(X, proba, lines.reset_index(drop=True))
-        return self._combine(self.second_, X, skip_body, proba[:, ROLES.index("body")])
+        ordered = lines.reset_index(drop=True)
+        p_listing = self._p_listing(X, proba, ordered)
+        X = self._with_context(X, proba, ordered, p_listing)
+        proba = self._combine(self.second_, X, skip_body, proba[:, ROLES.index("body")])
+        return no_article(proba, p_listing > self.listing_threshold)
 
     def predict(self, lines: pd.DataFrame) -> np.ndarray:
         """Most likely role per line, shape (n_lines,), values of ROLES."""
@@ -427,6 +529,19 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         log_emit = np.log(proba + 1e-9)
         states = viterbi(log_emit, starts, ends, self.smooth * self.log_trans_, self.smooth * self.log_start_)
         return self.classes_[states]
+
+
+def no_article(proba: np.ndarray, listing: np.ndarray) -> np.ndarray:
+    """`proba` with the title, body and caption probability of the lines of `listing` (bool,
+    shape (n_lines,)) moved to teaser: on a page with no main article every headline, summary and
+    item caption is a teaser."""
+    if not listing.any():
+        return proba
+    proba = proba.copy()
+    article = [ROLES.index(role) for role in ("title", "body", "caption")]
+    proba[listing, ROLES.index("teaser")] += proba[listing][:, article].sum(axis=1)
+    proba[np.ix_(listing, article)] = 0.0
+    return proba
 
 
 # --- sequence smoothing ------------------------------------------------------------------

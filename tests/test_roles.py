@@ -18,7 +18,7 @@ from pipeline.modelstore import load_model
 from pipeline.read import Page, pages_frame
 from pipeline.segment import segment
 
-from .conftest import shared_path
+from .conftest import REPO, shared_path
 
 PROSE = (
     "The police said on Monday that the two men had been arrested at the border while they were "
@@ -180,3 +180,27 @@ def test_out_of_fold_floors():
     assert sea["boilerplate_f1"] >= 0.80, sea
     assert sea["teaser_f1"] >= 0.40, sea
     assert zyte["body_f1"] >= 0.86 and min(zyte["body_p"], zyte["body_r"]) >= 0.85, zyte
+
+
+@pytest.mark.slow
+def test_page_type_keeps_listing_pages_free_of_articles_out_of_fold():
+    """The shipped configuration against the same model without its page-type decision, on the
+    same 3 grouped folds over every labelled corpus: on the teaser-rich pages (half of them
+    listing pages) the page type is what stops summaries from becoming an article."""
+    sources = [
+        shared_path("corpus", "sea-dev"),
+        shared_path("seeds"),
+        shared_path("corpus", "zyte-dev"),
+        REPO / "data" / "labels" / "sea-extra",
+    ]
+    lines = labelled_lines(sources)
+    shipped = score_roles(sources, lines, out_of_fold_roles(lines, n_folds=3))
+    plain = score_roles(sources, lines, out_of_fold_roles(lines, n_folds=3, page_type=False))
+    extra, sea, zyte = shipped["sea-extra"], shipped["sea-dev"], shipped["zyte-dev"]
+    # measured (3 folds): sea-extra body F1 0.794 (P 0.727), without the page type 0.790 (P
+    # 0.709); on 5 folds the gain is +0.03..+0.06 F1, +0.03..+0.09 P (two splits). The margin
+    # asserted leaves room for another machine's floating point
+    assert extra["body_p"] >= plain["sea-extra"]["body_p"] + 0.01, (extra, plain["sea-extra"])
+    assert extra["body_f1"] >= 0.75 and extra["teaser_f1"] >= 0.80, extra
+    assert sea["body_f1"] >= 0.88 and sea["role_acc"] >= 0.80, sea
+    assert zyte["body_f1"] >= 0.87, zyte
