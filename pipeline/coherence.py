@@ -13,8 +13,9 @@ binary vector normalised to unit length, and the features are cosines:
   mean cosine between consecutive prose lines: one number each per page, low on listing pages.
 
 No term weighting learned from data: the features depend on each page alone, not on the chunk or
-a vocabulary, and every dot product is a sorted-key join over (line, word) pairs of the whole
-chunk in numpy (no per-page Python, no dense page-by-vocabulary matrix).
+a vocabulary. Lines are the rows of one sparse matrix for the whole chunk (dot products of lines
+are merges of sorted rows in scipy), and the page cores a sorted-key join over (page, word) pairs
+in numpy: no per-page Python, no dense page-by-vocabulary matrix.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import sparse
 
 NEAR = 3
 """Half-width of the window over which ``sim_near`` takes the best neighbour."""
@@ -104,15 +106,24 @@ def coherence_features(
     offsets = np.arange(len(line)) - np.repeat(np.cumsum(counts) - counts, counts)
     word = word_of_pair[first_pair[codes][line] + offsets]
     value = 1.0 / np.sqrt(np.maximum(counts, 1))[line]  # unit-length binary vectors
-    key = line * n_words + word  # sorted: lines in order, words sorted within a text
     index = np.arange(n)
     lo, hi = starts[page_of], ends[page_of]
+    # one row per line: dot products of rows are merges of sorted sparse rows (scipy, in C)
+    rows = sparse.csr_matrix((value, word, np.concatenate([[0], np.cumsum(counts)])), shape=(n, n_words))
+
+    def row_dots(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
     def shifted_cosine(offset: int) -> np.ndarray:
+        """Cosine of each line with the line `offset` rows away (-1 outside its page)."""
+        dots = np.zeros(n)
+        if abs(offset) < n:
+            if offset > 0:
+                dots[:-offset] = row_dots(rows[:-offset], rows[offset:])
+            else:
+                dots[-offset:] = row_dots(rows[-offset:], rows[:offset])
         other = index + offset
-        inside = (other >= lo) & (other < hi)
-        dots = _row_dots((line + offset) * n_words + word, value, key, value, line, n)
-        return np.where(inside, dots, -1.0)
+        return np.where((other >= lo) & (other < hi), dots, -1.0)
 
     out = {"sim_prev": shifted_cosine(-1), "sim_next": shifted_cosine(1)}
     near = np.maximum(out["sim_prev"], out["sim_next"])
@@ -120,8 +131,7 @@ def coherence_features(
         near = np.maximum(near, np.maximum(shifted_cosine(-offset), shifted_cosine(offset)))
     out["sim_near"] = near
 
-    title_key = starts[page_of[line]] * n_words + word
-    out["sim_title"] = np.where(index == lo, 1.0, _row_dots(title_key, value, key, value, line, n))
+    out["sim_title"] = np.where(index == lo, 1.0, row_dots(rows, rows[lo]))
 
     # the page's core: the sum of its prose lines' vectors, as (page, word) -> weight
     n_pages = len(starts)
@@ -144,31 +154,10 @@ def coherence_features(
     # consecutive prose lines of a page, whatever lies between them
     same_page = page_of[prose_rows[1:]] == page_of[prose_rows[:-1]]
     a, b = prose_rows[:-1][same_page], prose_rows[1:][same_page]
-    pair_cos = _pair_cosines(a, b, line, word, value, key, n_words)
+    pair_cos = row_dots(rows[a], rows[b]) if len(a) else np.zeros(0)
     chain_sum = np.bincount(page_of[a], weights=pair_cos, minlength=n_pages)
     chain_n = np.bincount(page_of[a], minlength=n_pages)
     page_chain = np.where(chain_n > 0, chain_sum / np.maximum(chain_n, 1), -1.0)
     out["page_core_sim"] = page_core[page_of]
     out["page_chain_sim"] = page_chain[page_of]
     return {name: np.asarray(out[name], dtype=np.float32) for name in COHERENCE_FEATURES}
-
-
-def _pair_cosines(
-    a: np.ndarray,
-    b: np.ndarray,
-    line: np.ndarray,
-    word: np.ndarray,
-    value: np.ndarray,
-    key: np.ndarray,
-    n_words: int,
-) -> np.ndarray:
-    """Cosine between lines a[i] and b[i] (unit vectors given as sorted (line, word) keys)."""
-    if not len(a):
-        return np.zeros(0)
-    # every pair of line a[i]: look up the same word in line b[i]
-    pair_of_line = np.full(int(line.max(initial=0)) + 1, -1)
-    pair_of_line[a] = np.arange(len(a))  # each prose line opens at most one pair
-    pair = pair_of_line[line]
-    rows = np.flatnonzero(pair >= 0)
-    target = b[pair[rows]] * n_words + word[rows]
-    return _row_dots(target, value[rows], key, value, pair[rows], len(a))
