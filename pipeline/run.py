@@ -1,6 +1,6 @@
 """Orchestration: the stages in order, over chunks of pages, into one output folder.
 
-    read -> segment -> boilerplate -> dedup -> topic -> assemble -> same-story -> write
+    read -> segment -> boilerplate -> batch titles -> dedup -> topic -> assemble -> same-story -> write
 
 Every stage is a function over a DataFrame; the state they need (models, the same-story index)
 is passed in explicitly, so another engine can run `process_chunk` over partitions of a dump.
@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import __version__, config
 from .articles import assemble_articles
+from .batchtitles import teasers_from_batch_titles
 from .boilerplate import assign_roles
 from .dedup import INPAGE_PARAMS, link_repeats
 from .modelstore import load_model
@@ -33,9 +34,10 @@ from .write import OutputWriter
 CHUNK_PAGES = 500
 """Pages processed together: large enough for vectorised stages, small enough for bounded memory
 and for --jobs to balance (3,600 pages: 1.49x on 2 cores with 1,000-page chunks, 1.58x with 500).
-Every stage's result for a page depends on that page alone, so the tables' content does not
-depend on the chunk size; it is fixed anyway (whatever --jobs is) so that Parquet row groups, and
-with them the files' bytes, are the same on every run."""
+Every stage's result for a page depends on that page alone, except the batch-titles step (a line
+that is another page's title of the chunk is a teaser, pipeline.batchtitles); the chunks are fixed
+(input order, this many pages, whatever --jobs is) so that its evidence, the Parquet row groups
+and with them the files' bytes are the same on every run."""
 
 
 class BadInputError(Exception):
@@ -78,6 +80,7 @@ def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd
 
     lines = timed("segment", segment, pages)
     lines = timed("boilerplate", assign_roles, lines, models.lines)
+    lines = timed("batch-titles", teasers_from_batch_titles, lines, pages)
     lines = timed("dedup", link_repeats, lines)
     lines = timed("topic", label_topics, lines, models.topic)
     articles = timed("assemble", assemble_articles, pages, lines)
