@@ -1,6 +1,7 @@
 """Orchestration: the stages in order, over chunks of pages, into one output folder.
 
-    read -> segment -> boilerplate -> batch titles -> dedup -> topic -> assemble -> same-story -> write
+    read -> segment -> boilerplate -> batch evidence (titles, copies) -> dedup -> topic
+         -> assemble -> same-story -> write
 
 Every stage is a function over a DataFrame; the state they need (models, the same-story index)
 is passed in explicitly, so another engine can run `process_chunk` over partitions of a dump.
@@ -21,7 +22,7 @@ import pandas as pd
 
 from . import __version__, config
 from .articles import assemble_articles
-from .batchtitles import teasers_from_batch_titles
+from .batchevidence import body_from_copies, teasers_from_batch_titles
 from .boilerplate import assign_roles
 from .dedup import INPAGE_PARAMS, link_repeats
 from .modelstore import load_model
@@ -34,8 +35,9 @@ from .write import OutputWriter
 CHUNK_PAGES = 500
 """Pages processed together: large enough for vectorised stages, small enough for bounded memory
 and for --jobs to balance (3,600 pages: 1.49x on 2 cores with 1,000-page chunks, 1.58x with 500).
-Every stage's result for a page depends on that page alone, except the batch-titles step (a line
-that is another page's title of the chunk is a teaser, pipeline.batchtitles); the chunks are fixed
+Every stage's result for a page depends on that page alone, except the batch evidence (a line that
+is another page's title of the chunk is a teaser; copies of one story share their body:
+pipeline.batchevidence); the chunks are fixed
 (input order, this many pages, whatever --jobs is) so that its evidence, the Parquet row groups
 and with them the files' bytes are the same on every run."""
 
@@ -81,6 +83,7 @@ def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd
     lines = timed("segment", segment, pages)
     lines = timed("boilerplate", assign_roles, lines, models.lines)
     lines = timed("batch-titles", teasers_from_batch_titles, lines, pages)
+    lines = timed("batch-copies", body_from_copies, lines)
     lines = timed("dedup", link_repeats, lines)
     lines = timed("topic", label_topics, lines, models.topic)
     articles = timed("assemble", assemble_articles, pages, lines)

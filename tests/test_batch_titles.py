@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.batchtitles import REASON, teasers_from_batch_titles
+from pipeline.batchevidence import TITLE_REASON as REASON
+from pipeline.batchevidence import teasers_from_batch_titles
 from pipeline.read import Page, pages_frame
 from pipeline.segment import segment
 
