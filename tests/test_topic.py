@@ -22,7 +22,7 @@ from pipeline.train import (
     load_training_data,
     train_topic_model,
 )
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
 
 DRUG = [
     "Police seized 20 kg of heroin and arrested two drug traffickers",
@@ -42,9 +42,14 @@ SPORT = [
 ]
 
 
+def topic_sources() -> list:
+    """The shipped topic model's training data (`make train`)."""
+    return [shared_path("corpus", "sea-dev"), shared_path("seeds"), REPO / "data" / "labels" / "sea-extra"]
+
+
 @pytest.fixture(scope="module")
 def gold_data() -> pd.DataFrame:
-    return load_training_data([shared_path("corpus", "sea-dev"), shared_path("seeds")])
+    return load_training_data(topic_sources())
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +75,8 @@ def test_retraining_reproduces_the_shipped_model(gold_data, shipped, tmp_path):
     model, card = shipped
     if card["training_data"]["sha256"] != data_hash(gold_data):
         pytest.skip("shared training data differs from the data the shipped model was trained on")
-    first = train_topic_model(
-        [shared_path("corpus", "sea-dev"), shared_path("seeds")], tmp_path / "a.joblib", cross_validate=False
-    )
-    second = train_topic_model(
-        [shared_path("corpus", "sea-dev"), shared_path("seeds")], tmp_path / "b.joblib", cross_validate=False
-    )
+    first = train_topic_model(topic_sources(), tmp_path / "a.joblib", cross_validate=False)
+    second = train_topic_model(topic_sources(), tmp_path / "b.joblib", cross_validate=False)
     assert first["sha256"] == second["sha256"]  # byte-identical files on one machine
     # across machines (another CPU or BLAS) the solver's last bits differ: same model within 1e-9
     assert first["threshold"] == pytest.approx(card["threshold"], abs=1e-9)
@@ -88,7 +89,7 @@ def test_retraining_reproduces_the_shipped_model(gold_data, shipped, tmp_path):
 
 def test_shipped_card_is_machine_independent_and_complete(shipped):
     _, card = shipped
-    assert card["training_data"]["sources"] == ["sea-dev", "seeds"]
+    assert card["training_data"]["sources"] == ["sea-dev", "seeds", "sea-extra"]
     assert "/" not in json.dumps(card["training_data"]["sources"])
     cv = card["cross_validation"]
     for key in ("precision", "recall", "f1", "roc_auc", "brier"):
