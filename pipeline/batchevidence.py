@@ -55,13 +55,16 @@ MAX_PAGES = 10
 COPY_REASON = "batch:body-of-a-copy"
 
 
-def fold(text: pd.Series | np.ndarray) -> np.ndarray:
-    """Lower-case words joined by single spaces (punctuation and spacing differences ignored)."""
+def fold(text: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's lower-case words joined by single spaces (punctuation and spacing differences
+    ignored), and its number of words: two arrays of shape (n,), object and int."""
     values = pa.array(np.asarray(text, dtype=object), type=pa.large_string())
     folded = pc.utf8_trim_whitespace(
         pc.replace_substring_regex(pc.utf8_lower(values), r"[^\p{L}\p{N}]+", " ")
     )
-    return np.asarray(folded.to_numpy(zero_copy_only=False), dtype=object)
+    words = pc.add(pc.count_substring(folded, " "), 1).to_numpy(zero_copy_only=False)
+    keys = np.asarray(folded.to_numpy(zero_copy_only=False), dtype=object)
+    return keys, np.where(keys == "", 0, words)
 
 
 def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +100,7 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
         title_text.append(record_titles[given])
         title_page.append(given)
     all_titles = np.concatenate(title_text)
-    titles = pd.DataFrame({"key": fold(all_titles), "page": np.concatenate(title_page)})
+    titles = pd.DataFrame({"key": fold(all_titles)[0], "page": np.concatenate(title_page)})
     titles = titles[titles["key"] != ""]
     if titles.empty:
         return lines
@@ -109,8 +112,7 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
     length = lines["text"].str.len().to_numpy(dtype=np.int64, na_value=0)
     candidate = np.isin(role, ("title", "body", "caption")) & ~first_title & (length <= 2 * longest + 10)
     rows = np.flatnonzero(candidate)
-    key = fold(text[rows])
-    words = np.char.count(key.astype(str), " ") + 1
+    key, words = fold(text[rows])
     title_keys = set(titles["key"])
     # some page has it as its title, and that page is not this one
     hits = [
@@ -148,8 +150,7 @@ def body_from_copies(lines: pd.DataFrame) -> pd.DataFrame:
     rows = np.flatnonzero(length >= 5 * COPY_MIN_WORDS)  # a cheap bound before folding the text
     if not len(rows):
         return lines
-    key = fold(lines["text"].fillna("").to_numpy(dtype=object)[rows])
-    words = np.char.count(key.astype(str), " ") + 1
+    key, words = fold(lines["text"].fillna("").to_numpy(dtype=object)[rows])
     keep = words >= COPY_MIN_WORDS
     long = pd.DataFrame(
         {
