@@ -5,13 +5,21 @@ Library use::
     from pipeline import load_models, run_batch
     summary = run_batch(["dumps/"], "out/", models=load_models())
 
-or stage by stage over DataFrames: `read.read_pages`, `segment.segment`,
-`boilerplate.assign_roles`, `dedup.link_repeats`, `topic.label_topics`,
-`articles.assemble_articles`, `stories.StoryIndex.link`, `write.OutputWriter`.
+or stage by stage over DataFrames, in the order `run.process_chunk` applies them (one module
+each in `pipeline.stages`): `read.read_pages`, `segment.segment`, `roles.assign_roles`,
+`batch_evidence.teasers_from_batch_titles` / `body_from_copies`, `repeats.link_repeats`,
+`topics.label_topics`, `articles.assemble_articles`, `stories.link_stories`,
+`write.OutputWriter`.
+
+The package's folders: `stages` (what a run does), `text` and `sketch` (the text normalisation,
+shingling, MinHash and LSH the stages share), `learn` (the line-role and topic estimators, their
+features and persistence), `training` and `evaluation` (what `make train` / `make eval` run;
+never imported by a run) and `bench` (`make bench`).
 """
 
 __version__ = "0.1.0"
 
-from .run import Models, load_models, process_chunk, run_batch
+from pipeline.learn.store import Models, load_models
+from pipeline.run import process_chunk, run_batch
 
 __all__ = ["Models", "__version__", "load_models", "process_chunk", "run_batch"]

@@ -31,10 +31,9 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_SKIPPED, EXIT_STRICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+from pipeline.errors import BadInputError, PipelineError
 
-KNOWN_ERRORS = ("InputError", "OutputError", "ModelError", "BadInputError")
-"""Exceptions whose message is written for the user as is (others get their type name)."""
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_SKIPPED, EXIT_STRICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def positive_int(text: str) -> int:
@@ -112,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import load_models, run_batch
+    from pipeline.learn.store import load_models
+    from pipeline.run import run_batch
 
     models = load_models(args.model, args.line_model)
     summary = run_batch(
@@ -141,16 +141,16 @@ def print_summary(out: Path, summary: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import config
+    from pipeline import config
 
     if args.kind == "lines":
-        from .linemodel import train_line_model
+        from pipeline.learn.linemodel import train_line_model
 
         out = Path(args.out) if args.out else config.default_line_model()
         card = train_line_model([Path(d) for d in args.data], out)
         print(f"wrote {out} ({card['training_data']['lines']} lines)")
         return EXIT_OK
-    from .train import train_topic_model
+    from pipeline.training.topic import train_topic_model
 
     out = Path(args.out) if args.out else config.default_topic_model()
     card = train_topic_model(args.data, out)
@@ -159,9 +159,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from . import config
-    from .evaluate import evaluate
-    from .run import load_models
+    from pipeline import config
+    from pipeline.evaluation.evaluate import evaluate
+    from pipeline.learn.store import load_models
 
     if args.cv:
         evaluate(args.gold, args.out, n_folds=args.folds, pr_curve=Path(args.out) / "topic-pr.png")
@@ -173,8 +173,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .run import load_models
-    from .topic import explain
+    from pipeline.learn.store import load_models
+    from pipeline.learn.topicmodel import explain
 
     model = load_models(args.model).topic
     for line in explain(model, " ".join(args.text), top=args.top):
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"article-pipeline: error: {one_line(err)}", file=sys.stderr)
-        return EXIT_STRICT if type(err).__name__ == "BadInputError" else EXIT_FAIL
+        return EXIT_STRICT if isinstance(err, BadInputError) else EXIT_FAIL
 
 
 def one_line(err: BaseException) -> str:
@@ -207,10 +207,10 @@ def one_line(err: BaseException) -> str:
     else:
         lines = str(err).strip().splitlines()
         message = lines[0] if lines else ""
-        if type(err).__name__ not in KNOWN_ERRORS:
+        if not isinstance(err, PipelineError):
             message = f"{type(err).__name__}: {message}" if message else type(err).__name__
             message += " (run with --debug for the traceback)"
-    from .read import printable
+    from pipeline.stages.read import printable
 
     return printable(message, limit=300)
 

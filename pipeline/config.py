@@ -2,6 +2,8 @@
 
 `ARTICLE_PIPELINE_SHARED` points at the shared data and referee tools (default: ``../shared``
 beside the repository root). `ARTICLE_PIPELINE_MODELS` points at the shipped models.
+`ARTICLE_PIPELINE_MAX_PAGE_BYTES` / `_LINES` bound a page. Each is read when it is used, not at
+import, so a setting changed in a running process (or a test) takes effect.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ def default_line_model() -> Path:
     return models_dir() / "lines.joblib"
 
 
-MAX_PAGE_BYTES = int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_BYTES", 8_000_000))
-"""Pages larger than this are rejected as bad input (bounded memory and time per page)."""
+def max_page_bytes() -> int:
+    """Pages larger than this are rejected as bad input (bounded memory and time per page)."""
+    return int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_BYTES", 8_000_000))
 
-MAX_PAGE_LINES = int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_LINES", 200_000))
-"""Pages with more non-empty lines than this are rejected as bad input."""
+
+def max_page_lines() -> int:
+    """Pages with more non-empty lines than this are rejected as bad input."""
+    return int(os.environ.get("ARTICLE_PIPELINE_MAX_PAGE_LINES", 200_000))

@@ -14,54 +14,33 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import __version__, config
-from .articles import assemble_articles
-from .batchevidence import body_from_copies, teasers_from_batch_titles
-from .boilerplate import assign_roles
-from .dedup import INPAGE_PARAMS, link_repeats
-from .modelstore import load_model
-from .read import Page, Problem, discover, iter_pages, pages_frame
-from .segment import segment
-from .stories import StoryIndex
-from .topic import label_topics
-from .write import OutputWriter
+from pipeline import __version__
+from pipeline.errors import BadInputError
+from pipeline.learn.store import Models
+from pipeline.sketch.storyindex import StoryIndex
+from pipeline.stages.articles import assemble_articles
+from pipeline.stages.batch_evidence import body_from_copies, teasers_from_batch_titles
+from pipeline.stages.read import Page, Problem, discover, iter_pages, pages_frame
+from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
+from pipeline.stages.roles import assign_roles
+from pipeline.stages.segment import segment
+from pipeline.stages.stories import link_stories
+from pipeline.stages.topics import label_topics
+from pipeline.stages.write import OutputWriter
 
 CHUNK_PAGES = 500
 """Pages processed together: large enough for vectorised stages, small enough for bounded memory
 and for --jobs to balance (3,600 pages: 1.49x on 2 cores with 1,000-page chunks, 1.58x with 500).
 Every stage's result for a page depends on that page alone, except the batch evidence (a line that
 is another page's title of the chunk is a teaser; copies of one story share their body:
-pipeline.batchevidence); the chunks are fixed
+pipeline.stages.batch_evidence); the chunks are fixed
 (input order, this many pages, whatever --jobs is) so that its evidence, the Parquet row groups
 and with them the files' bytes are the same on every run."""
-
-
-class BadInputError(Exception):
-    """--strict met a bad page: the run fails and nothing is written."""
-
-
-@dataclass(frozen=True)
-class Models:
-    """The fitted models a run applies, with their cards (which say what they are)."""
-
-    topic: Any
-    topic_card: dict[str, Any]
-    lines: Any = None
-    lines_card: dict[str, Any] = field(default_factory=dict)
-
-
-def load_models(topic_path: str | Path | None = None, lines_path: str | Path | None = None) -> Models:
-    """Load the topic model (default models/topic.joblib) and the line-role model if shipped."""
-    topic, topic_card = load_model(topic_path or config.default_topic_model())
-    lines_path = Path(lines_path or config.default_line_model())
-    lines, lines_card = load_model(lines_path) if lines_path.exists() else (None, {})
-    return Models(topic=topic, topic_card=topic_card, lines=lines, lines_card=lines_card)
 
 
 def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
@@ -171,7 +150,7 @@ def run_batch(
             if strict and problems:
                 break
             start = time.perf_counter()
-            articles = index.link(articles)
+            articles = link_stories(articles, index)
             chunk_seconds["same-story"] = time.perf_counter() - start
             start = time.perf_counter()
             writer.write(lines, articles)
@@ -201,7 +180,7 @@ def _count(totals: Counter[str], lines: pd.DataFrame, articles: pd.DataFrame) ->
 
 
 def _summary(files, problems, totals, seconds, models, index, started) -> dict[str, Any]:
-    from .modelstore import library_versions
+    from pipeline.learn.store import library_versions
 
     def section(prefix: str) -> dict[str, int]:
         return {k.split(":", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith(prefix)}

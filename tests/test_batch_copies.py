@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.batchevidence import COPY_REASON as REASON
-from pipeline.batchevidence import body_from_copies
-from pipeline.read import Page, pages_frame
-from pipeline.segment import segment
+from pipeline.stages.batch_evidence import COPY_REASON as REASON
+from pipeline.stages.batch_evidence import body_from_copies
+from pipeline.stages.read import Page, pages_frame
+from pipeline.stages.segment import segment
 
 PARAGRAPHS = [
     f"Paragraph {word} of the story: police in Dien Bien arrested {n} men carrying heroin from Laos."

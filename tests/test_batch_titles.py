@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.batchevidence import TITLE_REASON as REASON
-from pipeline.batchevidence import teasers_from_batch_titles
-from pipeline.read import Page, pages_frame
-from pipeline.segment import segment
+from pipeline.stages.batch_evidence import TITLE_REASON as REASON
+from pipeline.stages.batch_evidence import teasers_from_batch_titles
+from pipeline.stages.read import Page, pages_frame
+from pipeline.stages.segment import segment
 
 STORY = "Police in Dien Bien arrested two men carrying heroin from Laos on Monday, the border guard said."
 HEADLINE = "Dien Bien police seize 20 bricks of heroin"

@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
-from pipeline import bench, pagegen
-from pipeline.pagegen import SHARD_PAGES, Vocabulary, generate, shard_pages, write_pages
+from pipeline.bench import pagegen
+from pipeline.bench import speed as bench
+from pipeline.bench.pagegen import SHARD_PAGES, Vocabulary, generate, shard_pages, write_pages
 
 
 @pytest.fixture(scope="module")

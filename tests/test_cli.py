@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import cli, config
-from pipeline.read import InputError
-from pipeline.write import LOCK_NAME, stored_versions, versions_dir
+from pipeline.errors import InputError
+from pipeline.stages.write import LOCK_NAME, stored_versions, versions_dir
 
 SEEDS = config.REPO_ROOT / "seeds"
 
@@ -211,7 +211,7 @@ def no_unpickling(monkeypatch):
         raise AssertionError("UNPICKLED")
 
     monkeypatch.setattr(joblib, "load", refuse)
-    monkeypatch.setattr("pipeline.modelstore.joblib.load", refuse)
+    monkeypatch.setattr("pipeline.learn.store.joblib.load", refuse)
 
 
 def test_modified_model_is_refused_before_unpickling(tmp_path, capsys, no_unpickling):

@@ -11,10 +11,10 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.coherence import COHERENCE_FEATURES, NEAR, coherence_features
-from pipeline.linefeatures import STOPWORDS, line_features
-from pipeline.read import Page, pages_frame
-from pipeline.segment import segment
+from pipeline.learn.coherence import COHERENCE_FEATURES, NEAR, coherence_features
+from pipeline.learn.linefeatures import STOPWORDS, line_features
+from pipeline.stages.read import Page, pages_frame
+from pipeline.stages.segment import segment
 
 DRUGS = (
     "Police in Dien Bien arrested two men carrying heroin from Laos on Monday, the border guard said.",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.write import stored_versions, versions_dir
+from pipeline.stages.write import stored_versions, versions_dir
 
 from .test_cli import make_batch, snapshot
 
@@ -30,7 +30,8 @@ CHILD = r"""
 # process that imported the pipeline once keeps each run cheap.
 import json, os, signal, sys, shutil, pathlib
 import pyarrow.parquet as pq
-from pipeline import cli, run, write  # imported first: only the run's own events are counted
+from pipeline import cli, run
+from pipeline.stages import write  # imported first: only the run's own events are counted
 
 def child(spec):
     err = os.open(spec["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from datasketch import MinHash
 
-from pipeline import minhashing
-from pipeline.dedup import _URL, INPAGE_PARAMS, link_repeats, strip_urls, tokenise
-from pipeline.gold import load_gold_lines
-from pipeline.metrics import _link_scores
-from pipeline.read import read_pages
-from pipeline.segment import segment
-from pipeline.textnorm import words
+from pipeline.evaluation.gold import load_gold_lines
+from pipeline.evaluation.metrics import _link_scores
+from pipeline.sketch import minhash as minhashing
+from pipeline.stages.read import read_pages
+from pipeline.stages.repeats import _URL, INPAGE_PARAMS, link_repeats, strip_urls, tokenise
+from pipeline.stages.segment import segment
+from pipeline.text.normalise import words
 
 from .conftest import shared_path
 

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import process_chunk
-from pipeline.read import Page, Problem, looks_binary, pages_frame, read_text_file
 from pipeline.schema import ROLES
-from pipeline.segment import segment
+from pipeline.stages.read import Page, Problem, looks_binary, pages_frame, read_text_file
+from pipeline.stages.segment import segment
 
 # every separator str.splitlines() knows, plus a few that are not separators
 SEPARATORS = ["\n", "\r\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\t", " "]

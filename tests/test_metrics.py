@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import Corpus, agreement, score_models
+from pipeline.evaluation.evaluate import Corpus, agreement, score_models
 
 from .conftest import shared_path
 

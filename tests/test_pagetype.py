@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.linefeatures import FEATURES, line_features, page_bounds
-from pipeline.linemodel import ROLES, LineRoleClassifier, no_article
-from pipeline.pagetype import PAGE_FEATURES, _longest_runs, listing_labels, page_features
-from pipeline.read import Page, pages_frame
-from pipeline.segment import segment
+from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
+from pipeline.learn.linemodel import ROLES, LineRoleClassifier, no_article
+from pipeline.learn.pagetype import PAGE_FEATURES, _longest_runs, listing_labels, page_features
+from pipeline.stages.read import Page, pages_frame
+from pipeline.stages.segment import segment
 
 STORY = (
     "Police in Dien Bien arrested two men carrying {n} bricks of heroin from Laos, the border guard said.",

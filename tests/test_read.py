@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import config
-from pipeline.read import InputError, Page, Problem, decode, discover, iter_pages, read_pages
-from pipeline.segment import segment
+from pipeline.errors import InputError
+from pipeline.stages.read import Page, Problem, decode, discover, iter_pages, read_pages
+from pipeline.stages.segment import segment
 
 TEXT = "Café au lait – naïve “quoted” text\r\nsecond line, déjà vu\rthird\n\nlast line\n"
 
@@ -117,7 +117,7 @@ def test_empty_and_whitespace_pages_are_read_but_give_no_lines(tmp_path):
 
 
 def test_huge_single_line_page_is_rejected_without_reading_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "MAX_PAGE_BYTES", 8_000_000)
+    monkeypatch.setenv("ARTICLE_PIPELINE_MAX_PAGE_BYTES", "8000000")
     with open(tmp_path / "huge.txt", "wb") as stream:
         stream.truncate(20_000_000)  # sparse: 20 MB of NULs, rejected on size before any read
     (tmp_path / "huge2.txt").write_bytes(b"word " * 4_000_000)
@@ -129,7 +129,7 @@ def test_huge_single_line_page_is_rejected_without_reading_it(tmp_path, monkeypa
 
 
 def test_huge_single_line_page_is_processed_under_a_raised_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "MAX_PAGE_BYTES", 25_000_000)
+    monkeypatch.setenv("ARTICLE_PIPELINE_MAX_PAGE_BYTES", "25000000")
     (tmp_path / "huge.txt").write_bytes(b"word " * 4_000_000)
     start = time.perf_counter()
     pages, problems = read_one(tmp_path)
@@ -139,7 +139,7 @@ def test_huge_single_line_page_is_processed_under_a_raised_limit(tmp_path, monke
 
 
 def test_page_of_a_million_lines_is_rejected_by_the_line_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "MAX_PAGE_LINES", 200_000)
+    monkeypatch.setenv("ARTICLE_PIPELINE_MAX_PAGE_LINES", "200000")
     (tmp_path / "long.txt").write_bytes(b"x\n" * 1_000_000)
     # a million line breaks but few non-empty lines: counted exactly, kept
     (tmp_path / "sparse.txt").write_bytes(b"\n" * 1_000_000 + b"text\n")
@@ -152,7 +152,7 @@ def test_page_of_a_million_lines_is_rejected_by_the_line_limit(tmp_path, monkeyp
 
 
 def test_line_limit_is_configurable(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "MAX_PAGE_LINES", 3)
+    monkeypatch.setenv("ARTICLE_PIPELINE_MAX_PAGE_LINES", "3")
     records = [{"id": "three", "text": "a\nb\nc"}, {"id": "four", "text": "a\nb\nc\nd"}]
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     pages, problems = read_one(tmp_path)
@@ -193,7 +193,7 @@ def test_jsonl_bad_records_are_reported_with_line_and_skipped(tmp_path):
 
 
 def test_jsonl_record_over_the_size_limit_is_skipped_in_bounded_reads(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "MAX_PAGE_BYTES", 1000)
+    monkeypatch.setenv("ARTICLE_PIPELINE_MAX_PAGE_BYTES", "1000")
     path = tmp_path / "big.jsonl"
     big = json.dumps({"id": "big", "text": "x" * 50_000}).encode()
     write_lines(path, [big, b'{"id": "ok", "text": "t"}'])

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.boilerplate import assign_roles
-from pipeline.linedata import NON_BODY, body_labels, labelled_lines
-from pipeline.linefeatures import FEATURES, line_features
-from pipeline.linemodel import ROLES, LineRoleClassifier, out_of_fold_roles, score_roles, viterbi
-from pipeline.markers import match_markers
-from pipeline.modelstore import load_model
-from pipeline.read import Page, pages_frame
-from pipeline.segment import segment
+from pipeline.learn.linefeatures import FEATURES, line_features
+from pipeline.learn.linemodel import ROLES, LineRoleClassifier, out_of_fold_roles, score_roles, viterbi
+from pipeline.learn.store import load_model
+from pipeline.stages.read import Page, pages_frame
+from pipeline.stages.roles import assign_roles
+from pipeline.stages.segment import segment
+from pipeline.text.markers import match_markers
+from pipeline.training.linedata import NON_BODY, body_labels, labelled_lines
 
 from .conftest import REPO, shared_path
 

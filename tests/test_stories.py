@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import stories
-from pipeline.bench_dedup import brute_force_check
-from pipeline.stories import StoryIndex, StoryIndexError
-from pipeline.synth import SyntheticPages, builtin_paragraphs
+from pipeline.bench.index import brute_force_check
+from pipeline.bench.synth import SyntheticPages, builtin_paragraphs
+from pipeline.errors import StoryIndexError
+from pipeline.sketch import storyindex as stories
+from pipeline.sketch.storyindex import StoryIndex
 from tests.conftest import shared_path
 
 

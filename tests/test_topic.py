@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.modelstore import ModelError, load_model
-from pipeline.topic import TopicClassifier, explain, label_topics
-from pipeline.topicreport import format_metrics, topic_metrics, write_pr_curve
-from pipeline.train import (
+from pipeline.errors import ModelError
+from pipeline.evaluation.topicreport import format_metrics, topic_metrics, write_pr_curve
+from pipeline.learn.store import load_model
+from pipeline.learn.topicmodel import TopicClassifier, explain
+from pipeline.stages.topics import label_topics
+from pipeline.training.topic import (
     cross_validate_topic,
     data_hash,
     fit_topic_model,

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.schema import ARTICLES, PARAGRAPHS, empty_frame
-from pipeline.write import OutputWriter, stored_versions
+from pipeline.stages.write import OutputWriter, stored_versions
 
 
 def test_commit_replaces_previous_output_and_cleans_versions(tmp_path):

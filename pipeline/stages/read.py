@@ -50,8 +50,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import config
-from .schema import PAGES, conform
+from pipeline import config
+from pipeline.errors import InputError
+from pipeline.schema import PAGES, conform
 
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".csv", ".parquet")
 
@@ -80,10 +81,6 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # every character str.splitlines() breaks on, for the cheap line-count bound
 _LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
-
-
-class InputError(Exception):
-    """The run cannot proceed (missing path, nothing readable): one short line for the user."""
 
 
 @dataclass(frozen=True)
@@ -275,7 +272,7 @@ def sniff_codec(path: Path) -> tuple[str, int]:
 
 def over_limits(text: str) -> str | None:
     """Why `text` is too large a page (MAX_PAGE_BYTES, MAX_PAGE_LINES), or None."""
-    max_bytes, max_lines = config.MAX_PAGE_BYTES, config.MAX_PAGE_LINES
+    max_bytes, max_lines = config.max_page_bytes(), config.max_page_lines()
     if len(text) > max_bytes or (
         len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes
     ):
@@ -293,8 +290,9 @@ def over_limits(text: str) -> str | None:
 
 def read_text_file(path: Path) -> Iterator[Page | Problem]:
     size = path.stat().st_size
-    if size > config.MAX_PAGE_BYTES:
-        reason = f"page too large ({size} bytes, over {config.MAX_PAGE_BYTES}; "
+    max_bytes = config.max_page_bytes()
+    if size > max_bytes:
+        reason = f"page too large ({size} bytes, over {max_bytes}; "
         yield Problem(_src(path), reason + "limit ARTICLE_PIPELINE_MAX_PAGE_BYTES)")
         return
     try:
@@ -345,7 +343,7 @@ def record_to_page(record: object, source: str, encoding: str = "utf-8") -> Page
 def read_jsonl(path: Path) -> Iterator[Page | Problem]:
     """One record per line; a line longer than the page limit allows is skipped unparsed."""
     # JSON escapes can triple a text's size (a non-BMP character is 12 bytes as "\\ud83d\\ude00")
-    max_line = 3 * config.MAX_PAGE_BYTES + 4096
+    max_line = 3 * config.max_page_bytes() + 4096
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     line_no = 0
     try:
@@ -382,7 +380,7 @@ def read_csv(path: Path) -> Iterator[Page | Problem]:
     except ValueError as err:
         yield Problem(_src(path), str(err))
         return
-    csv.field_size_limit(max(3 * config.MAX_PAGE_BYTES, 1 << 20))
+    csv.field_size_limit(max(3 * config.max_page_bytes(), 1 << 20))
     with open(path, "rb") as raw_stream:
         raw_stream.seek(bom)
         stream = io.TextIOWrapper(raw_stream, encoding=codec, errors="replace", newline="")

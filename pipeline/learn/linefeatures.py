@@ -5,7 +5,7 @@ only per-line Python is a substring test against the page's first line. Feature 
 
 - the line itself: length, words, stopword density (English stopwords, as data below), word
   length, punctuation, final punctuation, capitalisation, digits, dates, urls, marker kinds
-  (pipeline.markers);
+  (pipeline.text.markers);
 - its place in the page: position, lines before / after, page length;
 - the page's prose block: a line is "prose" when it reads like running text (enough words,
   stopwords and a sentence end); where the line sits relative to the page's prose lines (share of
@@ -27,8 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .coherence import COHERENCE_FEATURES, coherence_features
-from .markers import KINDS, match_markers, regex_hits
+from pipeline.learn.coherence import COHERENCE_FEATURES, coherence_features
+from pipeline.text.markers import KINDS, match_markers, regex_hits
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from further had has

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .gold import cv_groups, gold_ids, load_gold_lines
-from .modelstore import save_model
-from .topic import TopicClassifier, line_context
+from pipeline.evaluation.gold import cv_groups, gold_ids, load_gold_lines
+from pipeline.learn.store import save_model
+from pipeline.learn.topicmodel import TopicClassifier, line_context
 
 LABELS_ON = {"on", "1", "true", "yes"}
 LABELS_OFF = {"off", "0", "false", "no"}
@@ -184,7 +184,7 @@ def cross_validate_topic(
     """
     from sklearn.model_selection import GroupKFold
 
-    from .topicreport import topic_metrics
+    from pipeline.evaluation.topicreport import topic_metrics
 
     data = data.reset_index(drop=True)
     y, groups = data["label"].to_numpy(), data["group"].to_numpy()

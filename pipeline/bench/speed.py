@@ -1,6 +1,6 @@
 """``make bench``: throughput and memory of whole pipeline runs against trafilatura (issue 6).
 
-For every size N: generate N pages (`pipeline.pagegen`, cached under OUT/data), run
+For every size N: generate N pages (`pipeline.bench.pagegen`, cached under OUT/data), run
 ``article-pipeline run DIR --out ... --jobs 1 --quiet`` as its own process pinned to one core
 (``taskset -c 0`` when present), and record wall time (start-up and model loading included),
 pages/s, MB/s, peak RSS and milliseconds per page per stage (from the run's summary.json). Then:
@@ -11,7 +11,7 @@ pages/s, MB/s, peak RSS and milliseconds per page per stage (from the run's summ
   in ``<p>``), also a whole process pinned to one core, start-up included; the ratio
   article-pipeline pages/s / trafilatura pages/s is printed for every N (issue 6: >= 2, aim 3);
 - with ``--index``: the same-story index's bytes per page;
-- when `pipeline.bench_dedup` exists: its results (LSH against brute force, index bytes/page).
+- when `pipeline.bench.index` exists: its results (LSH against brute force, index bytes/page).
 
 Writes OUT/bench.json and OUT/bench.png (time and peak RSS against N, log-log) and prints a table.
 
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def bench(args: argparse.Namespace) -> dict:
-    from .pagegen import Vocabulary, write_pages
+    from pipeline.bench.pagegen import Vocabulary, write_pages
 
     sizes = list(FULL_SIZES) if args.full else args.sizes
     out: Path = args.out
@@ -373,9 +373,9 @@ def _jobs_check(n: int, dataset, runs: list[dict], runs_dir: Path) -> dict:
 def _dedup_bench(n_pages: int, out_dir: Path) -> dict:
     import importlib.util
 
-    if importlib.util.find_spec("pipeline.bench_dedup") is None:
+    if importlib.util.find_spec("pipeline.bench.index") is None:
         return {"available": False, "reason": "pipeline/bench_dedup.py not present"}
-    from . import bench_dedup  # type: ignore[attr-defined]
+    from pipeline.bench import index as bench_dedup  # type: ignore[attr-defined]
 
     start = time.perf_counter()
     try:

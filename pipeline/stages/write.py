@@ -21,12 +21,9 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .schema import ARTICLES, PARAGRAPHS, empty_frame, to_arrow
-
-
-class OutputError(Exception):
-    """The output folder cannot be written: one short line for the user."""
-
+from pipeline.errors import OutputError
+from pipeline.files import fsync_path
+from pipeline.schema import ARTICLES, PARAGRAPHS, empty_frame, to_arrow
 
 LOCK_NAME = ".lock"
 """File in the versions folder locked by the run writing OUT: two runs never share one OUT."""
@@ -83,8 +80,8 @@ class OutputWriter:
         self._close()
         self._path("summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         for file in self.version.iterdir():
-            _fsync(file)
-        _fsync(self.version)
+            fsync_path(file)
+        fsync_path(self.version)
         link = versions_dir(self.out) / f".link-{os.getpid()}"  # a crash leaves it where clean-up looks
         link.unlink(missing_ok=True)
         os.symlink(os.path.relpath(self.version, self.out.parent), link)
@@ -92,7 +89,7 @@ class OutputWriter:
             # an OUT from elsewhere (a plain folder): move it aside, then link; keep it in versions
             os.replace(self.out, versions_dir(self.out) / f"previous-{os.getpid()}")
         os.replace(link, self.out)
-        _fsync(self.out.parent)
+        fsync_path(self.out.parent)
         self._remove_stale(keep=self.version)
         committed, self.version = self.version, None
         return committed
@@ -121,11 +118,3 @@ class OutputWriter:
                 version.unlink(missing_ok=True)
             else:
                 shutil.rmtree(version, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,7 +8,7 @@ of the page the first pass calls body and in how long a run, whether the prose l
 thing (coherence), how many date lines, headlines and list headers it has.
 
 `page_features` aggregates a chunk's line features and first-pass role probabilities into one row
-per page; `PAGE_FEATURES` names its columns. The line model (pipeline.linemodel) fits a linear
+per page; `PAGE_FEATURES` names its columns. The line model (pipeline.learn.linemodel) fits a linear
 classifier on them (pages with line gold and no body line are listings), gives its probability to
 the second pass as a feature of every line of the page, and on pages it is sure are listings turns
 the article roles (title, body, caption) into `teaser`.
@@ -68,10 +68,10 @@ def page_features(
 
     Parameters
     ----------
-    X : mapping of line-feature name (pipeline.linefeatures.FEATURES) -> ndarray, shape (n_lines,).
+    X : mapping of line-feature name (pipeline.learn.linefeatures.FEATURES) -> ndarray, shape (n_lines,).
     proba : ndarray, shape (n_lines, len(roles)), the first pass's role probabilities.
     roles : the role of each column of `proba`.
-    starts, ends, page_of : page bounds (pipeline.linefeatures.page_bounds).
+    starts, ends, page_of : page bounds (pipeline.learn.linefeatures.page_bounds).
 
     Returns
     -------

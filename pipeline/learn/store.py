@@ -8,22 +8,28 @@ incompatible scikit-learn is refused with a one-line `ModelError`, never unpickl
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import platform
+import sys
 import tempfile
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import joblib
 
+from pipeline import config
+from pipeline.errors import ModelError
+from pipeline.files import atomic_write_bytes
+
 PINNED = ("scikit-learn", "numpy", "scipy", "joblib")
 """Libraries whose exact version a pickled model depends on."""
-
-
-class ModelError(Exception):
-    """A model that cannot be used: missing, modified, or from incompatible libraries."""
 
 
 def card_path(model_path: Path) -> Path:
@@ -42,21 +48,6 @@ def library_versions() -> dict[str, str]:
     versions = {name: metadata.version(name) for name in (*PINNED, "datasketch", "pandas")}
     versions["python"] = platform.python_version()
     return versions
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -114,4 +105,58 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
                 f"{path} was saved with {name} {wanted}, this environment has {installed[name]}: "
                 "retrain it with `make train` (or `article-pipeline train`)"
             )
-    return joblib.load(path), card
+    with legacy_module_names():
+        return joblib.load(path), card
+
+
+LEGACY_NAMES = {
+    "pipeline.linemodel": {
+        "LineRoleClassifier": "pipeline.learn.linemodel.LineRoleClassifier",
+        "LinearScorer": "pipeline.learn.linemodel.LinearScorer",
+    },
+    "pipeline.topic": {
+        "TopicClassifier": "pipeline.learn.topicmodel.TopicClassifier",
+        "LineFeatures": "pipeline.learn.topicmodel.TopicFeatures",
+        "StableTfidfVectorizer": "pipeline.learn.topicmodel.StableTfidfVectorizer",
+    },
+}
+"""Where the classes named by models pickled before the package was split into folders live now:
+a pickle names a class by module path, and retraining only to rename one would change the model."""
+
+
+@contextmanager
+def legacy_module_names() -> Iterator[None]:
+    """While unpickling, the old flat module paths resolve to the classes' new homes."""
+    installed = []
+    for old, names in LEGACY_NAMES.items():
+        if old in sys.modules:
+            continue
+        shim = types.ModuleType(old)
+        for name, target in names.items():
+            module, _, attribute = target.rpartition(".")
+            setattr(shim, name, getattr(importlib.import_module(module), attribute))
+        sys.modules[old] = shim
+        installed.append(old)
+    try:
+        yield
+    finally:
+        for old in installed:
+            del sys.modules[old]
+
+
+@dataclass(frozen=True)
+class Models:
+    """The fitted models a run applies, with their cards (which say what they are)."""
+
+    topic: Any
+    topic_card: dict[str, Any]
+    lines: Any = None
+    lines_card: dict[str, Any] = field(default_factory=dict)
+
+
+def load_models(topic_path: str | Path | None = None, lines_path: str | Path | None = None) -> Models:
+    """Load the topic model (default models/topic.joblib) and the line-role model if shipped."""
+    topic, topic_card = load_model(topic_path or config.default_topic_model())
+    lines_path = Path(lines_path or config.default_line_model())
+    lines, lines_card = load_model(lines_path) if lines_path.exists() else (None, {})
+    return Models(topic=topic, topic_card=topic_card, lines=lines, lines_card=lines_card)

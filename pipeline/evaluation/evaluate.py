@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
-from .gold import cv_groups, gold_ids, load_clusters, load_gold_lines
-from .metrics import extraction_f1, score_gold
-from .read import read_pages
-from .run import Models, process_chunk
-from .stories import StoryIndex
-from .write import OutputWriter
+from pipeline import config
+from pipeline.evaluation.gold import cv_groups, gold_ids, load_clusters, load_gold_lines
+from pipeline.evaluation.metrics import extraction_f1, score_gold
+from pipeline.learn.store import Models
+from pipeline.run import process_chunk
+from pipeline.sketch.storyindex import StoryIndex
+from pipeline.stages.read import read_pages
+from pipeline.stages.write import OutputWriter
 
 N_FOLDS = 5
 SEED = 0
@@ -105,8 +106,8 @@ def write_run(out: Path, pages: pd.DataFrame, lines: pd.DataFrame, articles: pd.
 
 def fit_models(line_data: pd.DataFrame, topic_data: pd.DataFrame) -> Models:
     """Both models fitted on one fold's training part (the same code as the shipped models)."""
-    from .linemodel import LineRoleClassifier
-    from .train import fit_topic_model
+    from pipeline.learn.linemodel import LineRoleClassifier
+    from pipeline.training.topic import fit_topic_model
 
     topic = fit_topic_model(topic_data)
     lines = LineRoleClassifier().fit(line_data, line_data["gold_role"].to_numpy())
@@ -117,8 +118,8 @@ def cross_validate(corpora: list[Corpus], out: Path, n_folds: int = N_FOLDS, log
     """Out-of-fold runs of every corpus into OUT/<corpus>/ and their scores."""
     from sklearn.model_selection import GroupKFold
 
-    from .linedata import labelled_lines
-    from .train import load_training_data
+    from pipeline.training.linedata import labelled_lines
+    from pipeline.training.topic import load_training_data
 
     pages = {c.name: c.pages() for c in corpora}
     keys = [(c.name, doc) for c in corpora for doc in pages[c.name]["doc_id"]]
@@ -238,7 +239,7 @@ def topic_report(corpora: list[Corpus], out: Path) -> tuple[dict, np.ndarray, np
     Scored through the pipeline's output, as the referee does: a content line the pipeline calls
     boilerplate has topic null (not on) and its p_on still counts for ROC-AUC.
     """
-    from .topicreport import topic_metrics
+    from pipeline.evaluation.topicreport import topic_metrics
 
     y_true, p_on, on = [], [], []
     for corpus in corpora:
@@ -268,7 +269,7 @@ def evaluate(
     Prints the report, writes OUT/eval.json and, when `pr_curve` is given, the topic model's
     precision-recall curve there. Returns the scores.
     """
-    from .topicreport import format_metrics, write_pr_curve
+    from pipeline.evaluation.topicreport import format_metrics, write_pr_curve
 
     out = Path(out)
     corpora = [Corpus.at(d) for d in gold_dirs]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import f1_counts
+from pipeline.evaluation.metrics import f1_counts
 
 
 def topic_metrics(y_true, p_on, on=None, threshold: float | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Topic stage: on / off-topic label and probability for every line.
+"""The topic classifier: on / off-topic probability of every line, from its words and its page.
 
 `TopicClassifier` is a scikit-learn estimator in two steps:
 
@@ -10,8 +10,8 @@
    scores, so it learns how much to trust `s` on unseen lines.
 
 The decision threshold is learned on the training data only (grouped inner cross-validation).
-`label_topics` applies a fitted model to a lines frame; `explain` lists the terms that pushed a
-text on or off.
+`pipeline.stages.topics.label_topics` applies a fitted model to a lines frame; `explain`
+lists the terms that pushed a text on or off.
 
 Context is built only from what exists at run time: the page's other lines and their
 *predicted* roles (the boilerplate stage's).
@@ -125,7 +125,7 @@ class StableTfidfVectorizer(TfidfVectorizer):
         return state
 
 
-class LineFeatures(TransformerMixin, BaseEstimator):
+class TopicFeatures(TransformerMixin, BaseEstimator):
     """Sparse features of lines in context: weighted TF-IDF blocks, hstacked.
 
     Blocks: ``word`` the line's word n-grams; ``char`` its char_wb n-grams (optional: about 7x
@@ -271,7 +271,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     C : float
         Inverse regularisation strength of the step-1 logistic regression.
     word_ngrams, char_ngrams, near_weight, page_weight
-        Step-1 feature blocks, see `LineFeatures`.
+        Step-1 feature blocks, see `TopicFeatures`.
     page_prior : bool
         Add step 2, the page prior (fitted on out-of-fold step-1 scores).
     prior_C : float
@@ -285,7 +285,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    pipeline_ : sklearn Pipeline (features: LineFeatures, clf: LogisticRegression), step 1
+    pipeline_ : sklearn Pipeline (features: TopicFeatures, clf: LogisticRegression), step 1
     prior_ : LogisticRegression or None, step 2
     threshold_ : float
     threshold_how_ : str
@@ -318,7 +318,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.n_folds = n_folds
 
     def _step1(self) -> Pipeline:
-        features = LineFeatures(
+        features = TopicFeatures(
             word_ngrams=self.word_ngrams,
             char_ngrams=self.char_ngrams,
             near_weight=self.near_weight,
@@ -433,26 +433,7 @@ def best_f1_threshold(y_true: np.ndarray, p_on: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Stage and explanations
-
-
-def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
-    """Add `p_on` (Float32, every row) and `topic` (on / off; null for boilerplate) to `lines`.
-
-    Parameters
-    ----------
-    lines : DataFrame, shape (n, k), with text and (for context) page, pos, role
-    model : fitted TopicClassifier
-
-    Returns
-    -------
-    `lines` with two more columns, same rows and order.
-    """
-    p_on = model.predict_proba(lines)[:, 1] if len(lines) else np.zeros(0)
-    topic = np.where(p_on >= model.threshold_, "on", "off").astype(object)
-    if "role" in lines:
-        topic[(lines["role"] == "boilerplate").to_numpy(dtype=bool, na_value=False)] = None
-    return lines.assign(p_on=pd.array(p_on, dtype="Float32"), topic=pd.array(topic, dtype="string"))
+# Explanations
 
 
 def explain(model: TopicClassifier, text: str, top: int = 8) -> list[str]:

@@ -19,7 +19,7 @@ of worker processes.
 
 Command line::
 
-    python -m pipeline.pagegen OUT --pages 10000 [--seed 0] [--format auto|txt|jsonl.gz] [--jobs 2]
+    python -m pipeline.bench.pagegen OUT --pages 10000 [--seed 0] [--format auto|txt|jsonl.gz] [--jobs 2]
 
 ``txt`` writes ``OUT/shard-00000/p0000000.txt`` ... (one folder per shard); ``jsonl.gz`` writes
 ``OUT/shard-00000.jsonl.gz`` (records ``{"id", "url", "text"}``); ``auto`` picks txt up to
@@ -167,7 +167,7 @@ class Vocabulary:
     def auto(cls, shared: Path | None = None) -> Vocabulary:
         """The shared corpora's words when they are present, else the built-in vocabulary."""
         if shared is None:
-            from . import config
+            from pipeline import config
 
             shared = config.shared_dir()
         files = sorted(shared.glob("corpus/*/*.txt")) + sorted(shared.glob("seeds/*.txt"))
@@ -641,7 +641,9 @@ def _write_shard(vocab: Vocabulary, seed: int, shard: int, n: int, out: Path, fm
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.pagegen", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.bench.pagegen", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out", help="output folder")
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,8 +1,8 @@
 """Boilerplate stage: the role of every line (title, body, caption, boilerplate, teaser, comment).
 
-The learned line model (pipeline.linemodel, shipped as models/lines.joblib) labels a whole chunk of
+The learned line model (pipeline.learn.linemodel, shipped as models/lines.joblib) labels a whole chunk of
 pages in one vectorised pass. `reason` says why: ``marker:<name>`` when the line is one of the
-marker lines of pipeline.markers ("See more", "VNA", a date line...) labelled boilerplate, else
+marker lines of pipeline.text.markers ("See more", "VNA", a date line...) labelled boilerplate, else
 ``model:<role>`` (a teaser with a photo credit is ``model:teaser``). Without a line model a few
 plain rules stand in (``rule:<why>``).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .markers import match_markers
+from pipeline.text.markers import match_markers
 
 
 def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
 def rule_roles(lines: pd.DataFrame, marker: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stand-in roles when no line model is available: first line title, list headers and other
     markers boilerplate, lines after a list header teasers, short lines boilerplate, else body."""
-    from .linefeatures import base_features, page_bounds
+    from pipeline.learn.linefeatures import base_features, page_bounds
 
     base = base_features(lines["text"])
     starts, _, page_of = page_bounds(lines)

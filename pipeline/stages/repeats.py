@@ -45,8 +45,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from . import minhashing
-from .textnorm import JUNK, words
+from pipeline.sketch import minhash as minhashing
+from pipeline.text.normalise import JUNK, words
 
 _URL = re.compile(r"\S*(?:://|[Ww][Ww][Ww]\.)\S*")
 """A URL: a run of non-space characters holding "://" or "www."."""

@@ -79,7 +79,7 @@ def score_gold(
 ) -> dict:
     """score_gold.py's metrics of a run (paragraphs, articles) against gold lines and clusters.
 
-    `gold` has the columns of pipeline.gold.GOLD_COLUMNS. Pages missing from the run count as
+    `gold` has the columns of pipeline.evaluation.gold.GOLD_COLUMNS. Pages missing from the run count as
     all-missed, as in the referee.
     """
     predicted = paragraphs.set_index(["doc_id", "line_no"])[["role", "dup_of", "topic", "p_on"]]

@@ -1,11 +1,11 @@
-"""Benchmark of the same-story index on synthetic near-duplicate pages (`pipeline.synth`).
+"""Benchmark of the same-story index on synthetic near-duplicate pages (`pipeline.bench.synth`).
 
 Reports signature throughput (shingles/s, pages/s), index memory per page (in memory and on
 disk), peak RSS, LSH recall and precision against brute-force exact Jaccard/containment on a
 sample of pages (the same decision rule, on the exact shingle sets), and cluster precision and
 recall against the generator's stories.
 
-    python -m pipeline.bench_dedup [--pages 100000] [--out out/bench-dedup] [--sample 500]
+    python -m pipeline.bench.index [--pages 100000] [--out out/bench-dedup] [--sample 500]
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .stories import StoryIndex, fold, shingle_hashes
-from .synth import SyntheticPages
+from pipeline.bench.synth import SyntheticPages
+from pipeline.sketch.storyindex import StoryIndex, fold, shingle_hashes
 
 CHUNK = 1000  # pages per link() call, as the pipeline's chunks
 

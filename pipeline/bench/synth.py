@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
+from pipeline import config
 
 JUNK = np.array(list("✱★•※¤§|~^*#"), dtype=object)
 BOILERPLATE = (

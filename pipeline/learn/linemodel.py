@@ -1,6 +1,6 @@
 """The line-role model: title, body, caption, boilerplate, teaser or comment, from plain text.
 
-Models over `pipeline.linefeatures` (cheap numeric features of a line, its neighbours and its
+Models over `pipeline.learn.linefeatures` (cheap numeric features of a line, its neighbours and its
 page) in two passes, the second seeing the first pass's probabilities of the lines around it:
 
 1. *body or not* (binary), trained on every labelled line: the line-gold corpora and the
@@ -14,12 +14,12 @@ page) in two passes, the second seeing the first pass's probabilities of the lin
    lean on its neighbours' (a teaser block after a marker is contiguous; the article body is
    mostly one run). The first-pass probabilities used to train it are out-of-fold (grouped by
    page), as at run time.
-4. Page type (`pipeline.pagetype`): between the passes, a logistic regression over each page's
+4. Page type (`pipeline.learn.pagetype`): between the passes, a logistic regression over each page's
    aggregated first-pass probabilities and structure (longest body run, coherence, dates,
    headline/summary rhythm) gives P(listing): a page with no main article. The second pass sees
    it as a feature of every line (trained on out-of-fold P(listing)), and a page with P(listing)
    above `listing_threshold` keeps no title, body or caption: they become teasers. Lines also
-   carry coherence features (`pipeline.coherence`: cosine of their content words with their
+   carry coherence features (`pipeline.learn.coherence`: cosine of their content words with their
    neighbours, the page's first line and the page's other prose), since a teaser is about
    another story.
 
@@ -136,9 +136,9 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .linedata import NON_BODY, labelled_lines
-from .linefeatures import FEATURES, line_features, page_bounds
-from .pagetype import listing_labels, page_features
+from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
+from pipeline.learn.pagetype import listing_labels, page_features
+from pipeline.training.linedata import NON_BODY, labelled_lines
 
 ROLES = ("title", "body", "caption", "boilerplate", "teaser", "comment")
 """Roles the model predicts, in probability-column order."""
@@ -250,7 +250,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         With a context pass, lines the first pass calls body or not with P(body) outside
         cascade..1 - cascade keep it: the second body model runs on the unsure lines only.
     page_type : bool
-        With a context pass, decide each page's type (listing or article, pipeline.pagetype)
+        With a context pass, decide each page's type (listing or article, pipeline.learn.pagetype)
         from its first-pass probabilities: P(listing) is a feature of the second pass.
     listing_threshold : float
         Pages with P(listing) above it get no article: their title, body and caption
@@ -621,8 +621,8 @@ def score_roles(sources: list[Path], lines: pd.DataFrame, roles: np.ndarray) -> 
     """
     import json
 
-    from .gold import load_gold_lines
-    from .metrics import extraction_f1, f1_counts, gold_body
+    from pipeline.evaluation.gold import load_gold_lines
+    from pipeline.evaluation.metrics import extraction_f1, f1_counts, gold_body
 
     roles = np.asarray(roles, dtype=object)
     folder_of = lines["group"].astype(str).str.split("/").str[0].to_numpy()
@@ -699,9 +699,9 @@ def data_sha256(lines: pd.DataFrame) -> str:
 def train_line_model(sources: list[Path], out: Path, cv_folds: int = 5) -> dict[str, Any]:
     """Fit the line model on every page of `sources`, measure it out-of-fold, save it to `out`.
 
-    Returns the model card written beside it (pipeline.modelstore.save_model).
+    Returns the model card written beside it (pipeline.learn.store.save_model).
     """
-    from .modelstore import save_model
+    from pipeline.learn.store import save_model
 
     started = time.perf_counter()
     sources = [Path(s) for s in sources]

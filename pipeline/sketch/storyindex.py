@@ -50,9 +50,10 @@ import datasketch
 import numpy as np
 import pandas as pd
 
-from . import minhashing
-from .modelstore import atomic_write_bytes
-from .textnorm import JUNK, normalise
+from pipeline.errors import StoryIndexError
+from pipeline.files import atomic_write_bytes
+from pipeline.sketch import minhash as minhashing
+from pipeline.text.normalise import JUNK, normalise
 
 FORMAT = "article-pipeline/story-index"
 FORMAT_VERSION = 1
@@ -71,10 +72,6 @@ _BLOCK_CHARS = 1 << 21
 _U64 = np.uint64
 _POLY = _U64(1_000_003)
 _LIVE = np.iinfo(np.int64).max  # retired_by of a row whose doc_id has no later version
-
-
-class StoryIndexError(ValueError):
-    """An index file that cannot be used with these settings (one-line message)."""
 
 
 def fold(text: str) -> str:

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .gold import cv_groups, gold_ids, load_gold_lines
-from .read import read_pages
-from .segment import segment
+from pipeline.evaluation.gold import cv_groups, gold_ids, load_gold_lines
+from pipeline.stages.read import read_pages
+from pipeline.stages.segment import segment
 
 NON_BODY = "non-body"
 """Gold role of an extraction-corpus line outside the true body (its exact role is unknown)."""

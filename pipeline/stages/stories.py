@@ -1,0 +1,30 @@
+"""Same-story stage: pages whose article body repeats an earlier page's, in this batch or in the
+persistent index of earlier batches (``--index``).
+
+The one stage that is not page-local: every page is matched against all pages before it, so it
+runs in input order over the chunks' articles. The index (`pipeline.sketch.storyindex.StoryIndex`:
+MinHash signatures of the bodies, LSH bands, union-find clusters) is explicit state, passed in
+and returned extended, never global.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.sketch.storyindex import StoryIndex
+
+
+def link_stories(articles: pd.DataFrame, index: StoryIndex) -> pd.DataFrame:
+    """Add `dup_of_doc` (the first-seen page of the same story) and `doc_dup_score` (estimated
+    containment) to `articles`, and add its pages to `index`.
+
+    Parameters
+    ----------
+    articles : DataFrame, shape (n, k), columns doc_id and body at least, in input order
+    index : StoryIndex, extended in place
+
+    Returns
+    -------
+    DataFrame, shape (n, k + 2)
+    """
+    return index.link(articles)
