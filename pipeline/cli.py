@@ -144,7 +144,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pipeline import config
 
     if args.kind == "lines":
-        from pipeline.learn.linemodel import train_line_model
+        from pipeline.training.lines import train_line_model
 
         out = Path(args.out) if args.out else config.default_line_model()
         card = train_line_model([Path(d) for d in args.data], out)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from datasketch import MinHash
 
-from pipeline.evaluation.gold import load_gold_lines
-from pipeline.evaluation.metrics import _link_scores
+from pipeline.scoring.corpora import load_gold_lines
+from pipeline.scoring.metrics import _link_scores
 from pipeline.sketch import minhash as minhashing
 from pipeline.stages.read import read_pages
 from pipeline.stages.repeats import _URL, INPAGE_PARAMS, link_repeats, strip_urls, tokenise

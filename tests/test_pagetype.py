@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
-from pipeline.learn.linemodel import ROLES, LineRoleClassifier, no_article
+from pipeline.learn.linemodel import LineRoleClassifier, no_article
 from pipeline.learn.pagetype import PAGE_FEATURES, _longest_runs, listing_labels, page_features
+from pipeline.schema import ROLES
 from pipeline.stages.read import Page, pages_frame
 from pipeline.stages.segment import segment
 

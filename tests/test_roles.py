@@ -10,13 +10,16 @@ import pytest
 
 from pipeline import config
 from pipeline.learn.linefeatures import FEATURES, line_features
-from pipeline.learn.linemodel import ROLES, LineRoleClassifier, out_of_fold_roles, score_roles, viterbi
+from pipeline.learn.linemodel import NON_BODY, LineRoleClassifier
 from pipeline.learn.store import load_model
+from pipeline.learn.viterbi import viterbi
+from pipeline.schema import ROLES
 from pipeline.stages.read import Page, pages_frame
 from pipeline.stages.roles import assign_roles
 from pipeline.stages.segment import segment
 from pipeline.text.markers import match_markers
-from pipeline.training.linedata import NON_BODY, body_labels, labelled_lines
+from pipeline.training.linedata import body_labels, labelled_lines
+from pipeline.training.lines import out_of_fold_roles, score_roles
 
 from .conftest import REPO, shared_path
 

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 
 from pipeline import config
-from pipeline.evaluation.gold import load_gold_lines
-from pipeline.evaluation.metrics import gold_body
+from pipeline.scoring.corpora import load_gold_lines
+from pipeline.scoring.metrics import gold_body
 
 from .conftest import shared_path
 

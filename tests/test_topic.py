@@ -12,9 +12,10 @@ import pytest
 
 from pipeline import config
 from pipeline.errors import ModelError
-from pipeline.evaluation.topicreport import format_metrics, topic_metrics, write_pr_curve
+from pipeline.evaluation.topicreport import format_metrics, write_pr_curve
 from pipeline.learn.store import load_model
 from pipeline.learn.topicmodel import TopicClassifier, explain
+from pipeline.scoring.metrics import topic_metrics
 from pipeline.stages.topics import label_topics
 from pipeline.training.topic import (
     cross_validate_topic,

@@ -19,10 +19,18 @@ import numpy as np
 import pandas as pd
 
 from pipeline import config
-from pipeline.evaluation.gold import cv_groups, gold_ids, load_clusters, load_gold_lines
-from pipeline.evaluation.metrics import extraction_f1, score_gold
 from pipeline.learn.store import Models
 from pipeline.run import process_chunk
+from pipeline.scoring.corpora import (
+    cv_groups,
+    extraction_truth,
+    gold_ids,
+    is_extraction_corpus,
+    load_clusters,
+    load_gold_lines,
+    truth_path,
+)
+from pipeline.scoring.metrics import extraction_f1, score_gold
 from pipeline.sketch.storyindex import StoryIndex
 from pipeline.stages.read import read_pages
 from pipeline.stages.write import OutputWriter
@@ -47,7 +55,7 @@ class Corpus:
     @classmethod
     def at(cls, path: str | Path) -> Corpus:
         path = Path(path)
-        kind = "extraction" if (path / "ground-truth.json").exists() else "lines"
+        kind = "extraction" if is_extraction_corpus(path) else "lines"
         if kind == "lines" and not gold_ids(path):
             raise FileNotFoundError(f"no gold pages (<id>.txt + <id>.json) in {path}")
         return cls(name=path.name, path=path, kind=kind)
@@ -66,11 +74,11 @@ class Corpus:
         paragraphs = pd.read_parquet(run_dir / "paragraphs.parquet")
         articles = pd.read_parquet(run_dir / "articles.parquet")
         if self.kind == "extraction":
-            truth = json.loads((self.path / "ground-truth.json").read_text(encoding="utf-8"))
+            truth = extraction_truth(self.path)
             bodies = dict(zip(articles["doc_id"], articles["body"].fillna(""), strict=True))
             return {
                 "pages": len(truth),
-                **extraction_f1([(v["articleBody"], bodies.get(k, "")) for k, v in truth.items()]),
+                **extraction_f1([(body, bodies.get(doc, "")) for doc, body in truth.items()]),
             }
         return score_gold(load_gold_lines(self.path), load_clusters(self.path), paragraphs, articles)
 
@@ -78,7 +86,7 @@ class Corpus:
         """The referee tool's numbers for `run_dir`, when the tools folder is present."""
         tools = config.shared_dir() / "tools"
         if self.kind == "extraction":
-            command = [tools / "score_extraction.py", self.path / "ground-truth.json", run_dir, "--json"]
+            command = [tools / "score_extraction.py", truth_path(self.path), run_dir, "--json"]
         else:
             command = [tools / "score_gold.py", self.path, run_dir, "--json"]
         if not command[0].exists():
@@ -239,7 +247,7 @@ def topic_report(corpora: list[Corpus], out: Path) -> tuple[dict, np.ndarray, np
     Scored through the pipeline's output, as the referee does: a content line the pipeline calls
     boilerplate has topic null (not on) and its p_on still counts for ROC-AUC.
     """
-    from pipeline.evaluation.topicreport import topic_metrics
+    from pipeline.scoring.metrics import topic_metrics
 
     y_true, p_on, on = [], [], []
     for corpus in corpora:

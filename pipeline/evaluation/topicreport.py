@@ -1,57 +1,11 @@
-"""Topic metrics and the precision-recall curve, from gold labels and predicted p_on.
-
-Used by the model card (cross-validated metrics) and by `article-pipeline eval`, which prints
-`format_metrics` and writes `write_pr_curve` beside the model card.
-"""
+"""The topic metrics printed, and the precision-recall curve drawn, by `article-pipeline eval`
+(the metrics themselves: `pipeline.scoring.metrics.topic_metrics`)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-
-from pipeline.evaluation.metrics import f1_counts
-
-
-def topic_metrics(y_true, p_on, on=None, threshold: float | None = None) -> dict:
-    """Precision, recall, F1 of "on", ROC-AUC and Brier score of p_on, and the confusion matrix.
-
-    Parameters
-    ----------
-    y_true : array-like (n,), 0/1 or bool (1 = on)
-    p_on : array-like (n,), predicted probability of on (NaN counts as 0, as in the referee)
-    on : array-like (n,) of bool, optional
-        The predicted labels (e.g. null topic for boilerplate counts as not on); default
-        ``p_on >= threshold``.
-    threshold : float, optional (default 0.5 when `on` is not given)
-
-    Returns
-    -------
-    dict: n, n_on, precision, recall, f1, roc_auc (NaN with one class only), brier,
-    confusion {tn, fp, fn, tp}, and threshold when given.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    y = np.asarray(y_true).astype(bool)
-    p = np.nan_to_num(np.asarray(p_on, dtype=float), nan=0.0)
-    pred = np.asarray(on, dtype=bool) if on is not None else p >= (0.5 if threshold is None else threshold)
-    tp, fp = int((y & pred).sum()), int((~y & pred).sum())
-    fn, tn = int((y & ~pred).sum()), int((~y & ~pred).sum())
-    f1, precision, recall = f1_counts(tp, fp, fn)
-    out = {
-        "n": len(y),
-        "n_on": int(y.sum()),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "roc_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan,
-        "brier": float(np.mean((p - y) ** 2)) if len(y) else math.nan,
-        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-    }
-    if threshold is not None:
-        out["threshold"] = float(threshold)
-    return out
 
 
 def format_metrics(metrics: dict) -> list[str]:

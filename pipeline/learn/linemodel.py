@@ -4,7 +4,7 @@ Models over `pipeline.learn.linefeatures` (cheap numeric features of a line, its
 page) in two passes, the second seeing the first pass's probabilities of the lines around it:
 
 1. *body or not* (binary), trained on every labelled line: the line-gold corpora and the
-   extraction corpus (zyte-dev, whose lines are only known as body or `linedata.NON_BODY`);
+   extraction corpus (zyte-dev, whose lines are only known as body or `NON_BODY`);
 2. *which role* (multiclass), trained on the line-gold lines only; its non-body probabilities
    split the body model's "not body" mass: P(role) = (1 - P(body)) * Q(role | not body).
 3. First pass: a small gradient-boosted body model (40 trees) and a linear role model; second
@@ -23,108 +23,11 @@ page) in two passes, the second seeing the first pass's probabilities of the lin
    neighbours, the page's first line and the page's other prose), since a teaser is about
    another story.
 
-Speed (issue 6; the roles stage, zyte-dev pages replicated to 3,600, one core, CPU time): 1.25
-ms per page, from 19 ms with four full-size boosted models. Where it went: trees are evaluated in
-blocks of 4,096 rows (each tree walks every row, and a chunk's float64 matrix is 150 MB: blocks
-that stay in cache are 2-3x faster); the second body model only runs where the first pass is
-unsure (P(body) in 0.03..0.97, `cascade`; the same out-of-fold scores); the role model only where
-body is not the answer anyway (P(body) < 0.5, in `predict`); fewer trees. Features: per distinct
-text (pd.factorize), character classes from a per-code-point table instead of a regex pass per
-class, pyarrow's RE2 called directly (pandas hands patterns with whitespace, word or boundary classes on
-non-ASCII text to Python's re, line by line).
-
-Out-of-fold (5 grouped folds over sea-dev + seeds + zyte-dev + data/labels/sea-extra together;
-body = body lines, exact repeats dropped), shipped configuration (the model card has the numbers
-of the shipped model's own run): sea-dev body F1 0.916 (P 0.932, R 0.900), role accuracy 0.829,
-teaser F1 0.533; sea-extra (teaser-rich, half listing pages) body F1 0.818 (P 0.757), teaser F1
-0.858, role accuracy 0.832; zyte-dev 0.912. The same folds without the page type or coherence
-(the configuration before them, trained on the same data): sea-dev 0.890, sea-extra 0.761 (P
-0.643), teaser F1 0.822, zyte-dev 0.893. The configuration before them trained without sea-extra
-scores sea-dev 0.933 but, on sea-extra's pages it never saw, body F1 0.621 (P 0.455), teaser F1
-0.552: sea-extra's listing summaries teach that a one-event summary is a teaser, which costs
-sea-dev some recall (whole short articles with no headline called listings: 0.953 -> 0.900).
-
-Measured for the page type and not kept (sea-dev / sea-extra / zyte-dev body F1 on the
-GroupKFold split, against 0.916 / 0.818 / 0.912):
-- P(listing) only as the override, not as a second-pass feature: 0.913 / 0.815 / 0.904;
-- listing threshold 0.3 / 0.4 / 0.6 / 0.7 / none: 0.909 / 0.915 / 0.916 / 0.918 / 0.918 on sea-dev,
-  0.800 / 0.818 / 0.795 / 0.785 / 0.774 on sea-extra (a second split agrees: 0.4..0.5);
-- the page classifier as C 0.1 or 10 or a small boosted model: as many or more pages wrong;
-- a stacked linear-chain CRF (python-crfsuite, c2 0.1 and 1) over the second pass's out-of-fold
-  probabilities and P(listing), trained on the line-gold pages: 0.904 / 0.73 / 0.81 (the context
-  pass already carries the sequence; the CRF cannot use zyte-dev's partial labels);
-- a core-span rule (body lines outside the page's longest body run, gaps of 1..5 lines bridged,
-  become teasers): 0.912..0.915 / 0.810..0.816 / 0.889..0.898;
-- line coherence features alone on the old data: sea-dev 0.916 vs 0.933, zyte-dev 0.907 vs 0.892;
-  with sea-extra they pay (no line coherence: 0.915 / 0.797 / 0.898);
-- page signals that separate listing from article pages too little to try (page means, listing
-  vs article): sentences per prose line 1.51 vs 1.54, prose lines opening with a back-reference
-  ("He", "The", "However"...) 0.29 vs 0.39, lines with a quote 0.14 vs 0.22, capitalised-name
-  overlap of consecutive prose lines 0.14 vs 0.15;
-- more page features, judged with the page classifier stacked on out-of-fold probabilities
-  (ROC-AUC of each alone for listing vs article in brackets): share of lines ending in "..."
-  (0.62), prose lines opening with the same two words as an earlier one (0.56), date lines next to
-  prose (0.51): one listing page more found, sea-extra 0.786 -> 0.798, sea-dev 0.912 -> 0.911;
-  IDF-weighted instead of binary coherence: ROC-AUC 0.70 -> 0.73.
-
-Earlier measurements (sea-dev + seeds + zyte-dev only, before the page type): the configuration
-before the speed work (first pass = 200 + 80x5 trees, second pass the same; 19 ms per page)
-scored zyte-dev 0.918, sea-dev body F1 0.954, role accuracy 0.854, teaser F1 0.569, boilerplate
-F1 0.849: the speed costs ~0.015 body F1.
-Trade-offs measured out-of-fold (first/second body trees, role iterations; ms per page):
-a linear first pass for body too (40/-, 0.98 ms): sea-dev body F1 0.927, zyte-dev 0.898;
-20/40/10 (1.1 ms): sea-dev 0.919, zyte-dev 0.901, role accuracy 0.844, teaser F1 0.52;
-linear role model in the second pass too: teaser F1 0.38, zyte-dev 0.887.
-Where the last list header sits (top-of-page navigation or after the prose) and the prose lines
-since it: +0.012 sea-dev body F1, +0.007 zyte-dev. Counting two CJK characters as a word (and 。
-as a sentence end) +0.017 on zyte-dev (Japanese pages had no "prose").
-
-Measured and not kept: a Viterbi pass over each page's role probabilities with transitions counted
-on the line gold (`smooth`; at weight 1: sea-dev body F1 -0.008, role accuracy -0.02, boilerplate
-F1 -0.06; the context pass already smooths); weighting lines by page length (n_page_lines ** -0.5
-or -1: zyte-dev -0.01 to +0.003, sea-dev -0.01); up-weighting line-gold pages x3 against zyte-dev
-(sea-dev -0.007); HistGradientBoosting leaves 7..31, min leaf 10..30, l2 1..5: all within +-0.01,
-i.e. noise on 103 + 61 pages. Not tried for lack of time: cross-page repetition in a chunk (in
-sea-dev, same-story mirrors share body lines, so it needs care), TF-IDF of the line.
-
-How noisy: the same shipped configuration on three fold splits (GroupKFold's, and two shuffles
-of the groups) scores sea-dev body F1 0.938 / 0.917 / 0.926 (mean 0.927) and zyte-dev 0.904 /
-0.900 / 0.910 (mean 0.905); a change has to beat that mean, paired split by split
-(`out_of_fold_roles(fold_seed=...)`). Measured that way and not kept (sea-dev body F1, mean of
-the three splits, against 0.927; zyte-dev against 0.905; roles against accuracy 0.848, teaser F1
-0.557, boilerplate F1 0.823):
-- a body safety net (a page predicted without body takes its best run of P(body) - tau as body,
-  tau 0.05..0.3): -0.009..-0.015 on the GroupKFold split. The referee averages precision over
-  pages with a predicted body, and sea-dev has 9 listing pages with no gold body whose P(body)
-  profile (max 0.15..0.41) is that of the 3 pages it would rescue (c2_005's lone story line
-  after "Latest News": 0.31);
-- hard wrap: line ends on a stopword, "wordy" (prose without the sentence end) and the length
-  of its run: 0.927, zyte 0.908, teaser F1 -0.04; counting runs of 3+ wordy lines as prose:
-  0.923, zyte 0.898 (sea-dev has one hard-wrapped page, zyte-dev none to learn it from);
-- share of a line's content words found in the page's other prose lines: 0.919, zyte 0.908
-  (a related story shares the place names and the crime);
-- teaser-list rhythm: share of headline-like lines (4..20 words, no sentence end) around a line
-  (half-widths 2, 5) and headline/prose alternations (half-width 3): 0.927, zyte 0.899,
-  accuracy 0.848, teaser F1 0.532;
-- a long line opening with the same two non-stopwords as an earlier one (a dateline again):
-  0.914;
-- context pass: a wider window of first-pass probabilities (half-width 20): 0.927, zyte 0.902;
-  the page's highest first-pass P(body) and the line's share of it: 0.916, zyte 0.909;
-- a boosted first-pass role model (5 iterations) instead of the linear one: 0.923, accuracy
-  0.849, teaser F1 0.579, zyte 0.905 (and more prediction time);
-- capacity and weights: second body model 160 trees: 0.927, zyte 0.905; role models 40
-  iterations: 0.938 vs 0.938 (GroupKFold split); first pass 80 trees: 0.919 vs 0.938 (zyte
-  +0.007); gold_weight 2: 0.920, zyte 0.904; a body threshold other than the argmax (0.4..0.7):
-  0.922..0.924; no neighbour base features (the context pass has the neighbours' probabilities):
-  0.925, zyte 0.897; 8 inner folds for the first-pass probabilities: 0.922, zyte 0.901; feature
-  subsampling (max_features 0.5): 0.919, zyte 0.903.
+What each choice measured, and the many variants measured and not kept: docs/line-model.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,10 +41,12 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
 from pipeline.learn.pagetype import listing_labels, page_features
-from pipeline.training.linedata import NON_BODY, labelled_lines
+from pipeline.learn.viterbi import viterbi
+from pipeline.schema import ROLES
 
-ROLES = ("title", "body", "caption", "boilerplate", "teaser", "comment")
-"""Roles the model predicts, in probability-column order."""
+NON_BODY = "non-body"
+"""Label of a training line known only to lie outside the article body (an extraction corpus
+says *that*, not *what* it is): it trains the body model, not the split of the other roles."""
 
 CONTEXT_OFFSETS = (-2, -1, 1, 2)
 CONTEXT_WINDOWS = (2, 7)
@@ -333,7 +238,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, lines: pd.DataFrame, roles, sample_weight=None) -> LineRoleClassifier:
         """Fit on `lines` (columns of segment.LINE_COLUMNS; a chunk, or several sources' pages
-        concatenated) and their roles, shape (n_lines,): ROLES, or linedata.NON_BODY for a line
+        concatenated) and their roles, shape (n_lines,): ROLES, or NON_BODY for a line
         only known to be outside the article body."""
         roles = np.asarray(roles, dtype=object).astype(str)
         unknown = set(roles) - set(ROLES) - {NON_BODY}
@@ -547,180 +452,3 @@ def no_article(proba: np.ndarray, listing: np.ndarray) -> np.ndarray:
     proba[listing, ROLES.index("teaser")] += proba[listing][:, article].sum(axis=1)
     proba[np.ix_(listing, article)] = 0.0
     return proba
-
-
-# --- sequence smoothing ------------------------------------------------------------------
-
-
-def viterbi(
-    log_emit: np.ndarray, starts: np.ndarray, ends: np.ndarray, log_trans: np.ndarray, log_start: np.ndarray
-) -> np.ndarray:
-    """Most likely state sequence of every page (an HMM over its lines), shape (n_lines,), int.
-
-    Parameters
-    ----------
-    log_emit : ndarray, shape (n_lines, n_states), log emission scores of each line.
-    starts, ends : ndarray of int, shape (n_pages,), rows of each page (contiguous, in order).
-    log_trans : ndarray, shape (n_states, n_states), log P(next state j | state i).
-    log_start : ndarray, shape (n_states,), log P(first state).
-
-    One numpy step per line position, over all pages at once: the loop runs as many times as
-    the longest page has lines, not once per line.
-    """
-    n, k = log_emit.shape
-    states = np.zeros(n, dtype=np.int64)
-    if not n:
-        return states
-    lengths = ends - starts
-    order = np.argsort(-lengths, kind="stable")  # pages still running at t are a prefix
-    sorted_starts, sorted_lengths = starts[order], lengths[order]
-    back = np.zeros((n, k), dtype=np.int8)
-    score = log_start[None, :] + log_emit[sorted_starts]
-    for t in range(1, int(sorted_lengths[0]) if len(sorted_lengths) else 0):
-        live = int(np.searchsorted(-sorted_lengths, -t, side="left"))  # pages with length > t
-        rows = sorted_starts[:live] + t
-        cand = score[:live, :, None] + log_trans[None, :, :]
-        best = np.argmax(cand, axis=1)
-        back[rows] = best
-        score[:live] = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0, :] + log_emit[rows]
-    current = np.argmax(score, axis=1)
-    for t in range(int(sorted_lengths[0]) - 1, 0, -1):
-        live = int(np.searchsorted(-sorted_lengths, -t, side="left"))
-        rows = sorted_starts[:live] + t
-        states[rows] = current[:live]
-        current[:live] = back[rows, current[:live]]
-    states[sorted_starts] = current
-    return states
-
-
-# --- out-of-fold measurement --------------------------------------------------------------
-
-
-def kept_body(lines: pd.DataFrame, roles: np.ndarray) -> dict[str, str]:
-    """articles.body of each page from predicted roles: body lines, exact repeats dropped.
-
-    (The pipeline's dedup stage also drops near-repeats; exact ones are what matters here.)
-    """
-    frame = pd.DataFrame(
-        {
-            "doc_id": lines["doc_id"].astype(str).to_numpy(),
-            "text": lines["text"].astype(str).to_numpy(),
-            "body": np.asarray(roles) == "body",
-        }
-    )
-    frame["norm"] = frame["text"].str.lower().str.split().str.join(" ")
-    frame = frame[frame["body"] & ~frame.duplicated(["doc_id", "norm"])]
-    return {doc: "\n\n".join(group["text"]) for doc, group in frame.groupby("doc_id", sort=False)}
-
-
-def score_roles(sources: list[Path], lines: pd.DataFrame, roles: np.ndarray) -> dict[str, dict[str, float]]:
-    """The referees' line-role metrics of predicted `roles` per source folder.
-
-    Gold folders: body F1 / P / R (score_gold's gold body), role accuracy, teaser and boilerplate
-    F1. Extraction folders: the benchmark's body F1 / P / R.
-    """
-    import json
-
-    from pipeline.evaluation.gold import load_gold_lines
-    from pipeline.evaluation.metrics import extraction_f1, f1_counts, gold_body
-
-    roles = np.asarray(roles, dtype=object)
-    folder_of = lines["group"].astype(str).str.split("/").str[0].to_numpy()
-    scores: dict[str, dict[str, float]] = {}
-    for source in map(Path, sources):
-        mask = folder_of == source.name
-        part, predicted = lines[mask], roles[mask]
-        bodies = kept_body(part, predicted)
-        if (source / "ground-truth.json").exists():
-            truth = json.loads((source / "ground-truth.json").read_text(encoding="utf-8"))
-            result = extraction_f1([(v["articleBody"], bodies.get(k, "")) for k, v in truth.items()])
-            scores[source.name] = {
-                "body_f1": result["f1"],
-                "body_p": result["precision"],
-                "body_r": result["recall"],
-            }
-            continue
-        gold = load_gold_lines(source)
-        pairs = [(gold_body(page), bodies.get(doc, "")) for doc, page in gold.groupby("doc_id", sort=True)]
-        result = extraction_f1(pairs)
-        truth_roles = part["gold_role"].astype(str).to_numpy()
-        out = {"body_f1": result["f1"], "body_p": result["precision"], "body_r": result["recall"]}
-        out["role_acc"] = float(np.mean(truth_roles == predicted)) if len(part) else 0.0
-        for name in ("teaser", "boilerplate"):
-            g, p = truth_roles == name, predicted == name
-            out[f"{name}_f1"] = f1_counts(int((g & p).sum()), int((p & ~g).sum()), int((g & ~p).sum()))[0]
-        out["exact_pages"] = float(
-            pd.Series(truth_roles == predicted).groupby(part["doc_id"].astype(str).to_numpy()).all().mean()
-        )
-        scores[source.name] = out
-    return scores
-
-
-def out_of_fold_roles(
-    lines: pd.DataFrame, n_folds: int = 5, fold_seed: int | None = None, **params: Any
-) -> np.ndarray:
-    """Roles of every line predicted by a model trained without its group (page / same-story
-    cluster), shape (n_lines,). `lines` as labelled_lines returns them.
-
-    `fold_seed` None: sklearn's GroupKFold (groups balanced by size, always the same folds); an
-    int: groups shuffled into folds with that seed. On 103 + 61 pages the fold split alone moves
-    sea-dev body F1 by +-0.01 (0.917..0.938 for the same model): compare configurations on the
-    same few seeds, paired, and over their mean.
-    """
-    roles = lines["gold_role"].astype(str).to_numpy()
-    groups = lines["group"].astype(str).to_numpy()
-    predicted = np.empty(len(lines), dtype=object)
-    folds = GroupKFold(n_splits=n_folds, shuffle=fold_seed is not None, random_state=fold_seed)
-    for train, test in folds.split(lines, groups=groups):
-        model = LineRoleClassifier(**params).fit(lines.iloc[train], roles[train])
-        predicted[test] = model.predict(lines.iloc[test])
-    return predicted
-
-
-def cross_validated_scores(
-    sources: list[Path], n_folds: int = 5, fold_seed: int | None = None, **params: Any
-) -> dict[str, dict[str, float]]:
-    """Out-of-fold `score_roles` of a LineRoleClassifier(**params) on `sources`."""
-    lines = labelled_lines(sources)
-    return score_roles(sources, lines, out_of_fold_roles(lines, n_folds, fold_seed, **params))
-
-
-# --- training the shipped model ------------------------------------------------------------
-
-
-def data_sha256(lines: pd.DataFrame) -> str:
-    """Hash of the training data: every line's doc_id, line_no, text and gold role."""
-    digest = hashlib.sha256()
-    for row in zip(lines["doc_id"], lines["line_no"], lines["text"], lines["gold_role"], strict=True):
-        digest.update(("\x1f".join(map(str, row)) + "\x1e").encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
-
-
-def train_line_model(sources: list[Path], out: Path, cv_folds: int = 5) -> dict[str, Any]:
-    """Fit the line model on every page of `sources`, measure it out-of-fold, save it to `out`.
-
-    Returns the model card written beside it (pipeline.learn.store.save_model).
-    """
-    from pipeline.learn.store import save_model
-
-    started = time.perf_counter()
-    sources = [Path(s) for s in sources]
-    data = labelled_lines(sources)
-    metrics = score_roles(sources, data, out_of_fold_roles(data, cv_folds)) if cv_folds else {}
-    model = LineRoleClassifier().fit(data, data["gold_role"].to_numpy())
-    card = {
-        "kind": "lines",
-        "estimator": repr(model),
-        "roles": list(ROLES),
-        "features": list(FEATURES),
-        "training_data": {
-            "sources": [s.name for s in sources],
-            "sha256": data_sha256(data),
-            "lines": len(data),
-            "pages": int(data["doc_id"].nunique()),
-            "roles": {k: int(v) for k, v in data["gold_role"].value_counts().sort_index().items()},
-        },
-        "cv": {"folds": cv_folds, "grouping": "page; same-story clusters together", "metrics": metrics},
-        "train_seconds": round(time.perf_counter() - started, 1),
-    }
-    return save_model(model, out, card)

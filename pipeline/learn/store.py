@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import pandas as pd
 
 from pipeline import config
 from pipeline.errors import ModelError
@@ -41,6 +42,14 @@ def sha256_of(path: Path) -> str:
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame, columns: list[str]) -> str:
+    """Hash of a training table's `columns`, row by row (a model card's record of its data)."""
+    digest = hashlib.sha256()
+    for row in zip(*(frame[c] for c in columns), strict=True):
+        digest.update(("\x1f".join(map(str, row)) + "\x1e").encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

@@ -9,7 +9,8 @@ Two kinds of source folder:
   line of under 4 words that is a whole paragraph of the truth or sits inside it between two body
   lines) occur in the true body, else `NON_BODY`: the benchmark says *that* the line is outside the
   article, not *what* it is (menu, title, caption, teaser...). The line model learns body vs not
-  from every source but its split of the non-body roles only from line gold (see linemodel).
+  from every source but its split of the non-body roles only from line gold
+  (`pipeline.learn.linemodel`).
 
 The lines are produced by the runtime's own `read_pages` + `segment`, so features computed on them
 match what the pipeline computes at run time exactly.
@@ -17,19 +18,22 @@ match what the pipeline computes at run time exactly.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.evaluation.gold import cv_groups, gold_ids, load_gold_lines
+from pipeline.learn.linemodel import NON_BODY
+from pipeline.scoring.corpora import (
+    cv_groups,
+    extraction_truth,
+    gold_ids,
+    is_extraction_corpus,
+    load_gold_lines,
+)
 from pipeline.stages.read import read_pages
 from pipeline.stages.segment import segment
-
-NON_BODY = "non-body"
-"""Gold role of an extraction-corpus line outside the true body (its exact role is unknown)."""
 
 BODY_SHARE = 0.5
 """Share of a line's word 4-grams found in the true body above which the line is body."""
@@ -53,7 +57,7 @@ def labelled_lines(sources: list[Path]) -> pd.DataFrame:
     """
     frames = []
     for source in map(Path, sources):
-        if (source / "ground-truth.json").exists():
+        if is_extraction_corpus(source):
             frames.append(_extraction_lines(source))
         else:
             frames.append(_gold_lines(source))
@@ -85,12 +89,12 @@ def _gold_lines(folder: Path) -> pd.DataFrame:
 
 
 def _extraction_lines(folder: Path) -> pd.DataFrame:
-    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    truth = extraction_truth(folder)
     ids = sorted(doc for doc in truth if (folder / f"{doc}.txt").exists())
     lines = _segmented(folder, ids)
     roles = np.empty(len(lines), dtype=object)
     for doc_id, index in lines.groupby("doc_id", sort=False).indices.items():
-        roles[index] = body_labels(lines["text"].iloc[index].tolist(), truth[doc_id]["articleBody"])
+        roles[index] = body_labels(lines["text"].iloc[index].tolist(), truth[doc_id])
     return lines.assign(gold_role=pd.array(roles, dtype="string"), group=_groups(folder, lines["doc_id"]))
 
 

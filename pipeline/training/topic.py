@@ -7,15 +7,14 @@ true/false, optional `group`).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.evaluation.gold import cv_groups, gold_ids, load_gold_lines
-from pipeline.learn.store import save_model
+from pipeline.learn.store import frame_sha256, save_model
 from pipeline.learn.topicmodel import TopicClassifier, line_context
+from pipeline.scoring.corpora import cv_groups, gold_ids, load_gold_lines
 
 LABELS_ON = {"on", "1", "true", "yes"}
 LABELS_OFF = {"off", "0", "false", "no"}
@@ -103,10 +102,8 @@ def read_label_table(path: Path) -> pd.DataFrame:
 
 
 def data_hash(data: pd.DataFrame) -> str:
-    digest = hashlib.sha256()
-    for text, label in zip(data["text"], data["label"], strict=True):
-        digest.update(f"{label}\t{text}\n".encode())
-    return digest.hexdigest()
+    """Hash of the topic training data: every line's label and text, in order."""
+    return frame_sha256(data, ["label", "text"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +181,7 @@ def cross_validate_topic(
     """
     from sklearn.model_selection import GroupKFold
 
-    from pipeline.evaluation.topicreport import topic_metrics
+    from pipeline.scoring.metrics import topic_metrics
 
     data = data.reset_index(drop=True)
     y, groups = data["label"].to_numpy(), data["group"].to_numpy()

@@ -15,6 +15,7 @@ import statistics
 from collections import Counter
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -79,7 +80,7 @@ def score_gold(
 ) -> dict:
     """score_gold.py's metrics of a run (paragraphs, articles) against gold lines and clusters.
 
-    `gold` has the columns of pipeline.evaluation.gold.GOLD_COLUMNS. Pages missing from the run count as
+    `gold` has the columns of pipeline.scoring.corpora.GOLD_COLUMNS. Pages missing from the run count as
     all-missed, as in the referee.
     """
     predicted = paragraphs.set_index(["doc_id", "line_no"])[["role", "dup_of", "topic", "p_on"]]
@@ -182,3 +183,43 @@ def _components(pairs) -> list[set]:
     for x in parent:
         groups.setdefault(find(x), set()).add(x)
     return list(groups.values())
+
+
+def topic_metrics(y_true, p_on, on=None, threshold: float | None = None) -> dict:
+    """Precision, recall, F1 of "on", ROC-AUC and Brier score of p_on, and the confusion matrix.
+
+    Parameters
+    ----------
+    y_true : array-like (n,), 0/1 or bool (1 = on)
+    p_on : array-like (n,), predicted probability of on (NaN counts as 0, as in the referee)
+    on : array-like (n,) of bool, optional
+        The predicted labels (e.g. null topic for boilerplate counts as not on); default
+        ``p_on >= threshold``.
+    threshold : float, optional (default 0.5 when `on` is not given)
+
+    Returns
+    -------
+    dict: n, n_on, precision, recall, f1, roc_auc (NaN with one class only), brier,
+    confusion {tn, fp, fn, tp}, and threshold when given.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y_true).astype(bool)
+    p = np.nan_to_num(np.asarray(p_on, dtype=float), nan=0.0)
+    pred = np.asarray(on, dtype=bool) if on is not None else p >= (0.5 if threshold is None else threshold)
+    tp, fp = int((y & pred).sum()), int((~y & pred).sum())
+    fn, tn = int((y & ~pred).sum()), int((~y & ~pred).sum())
+    f1, precision, recall = f1_counts(tp, fp, fn)
+    out = {
+        "n": len(y),
+        "n_on": int(y.sum()),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan,
+        "brier": float(np.mean((p - y) ** 2)) if len(y) else math.nan,
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+    if threshold is not None:
+        out["threshold"] = float(threshold)
+    return out

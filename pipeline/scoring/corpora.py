@@ -1,4 +1,10 @@
-"""Line-level gold folders (seeds, sea-dev): ``<id>.txt`` + ``<id>.json`` and clusters.json."""
+"""The labelled corpora, in their two kinds of folder, read in one place.
+
+- a line-gold folder (seeds, sea-dev, data/labels/*): ``<id>.txt`` + ``<id>.json`` with the role,
+  topic and repeat of every line, and clusters.json (pages that are the same story);
+- an extraction folder (zyte-dev): ``<id>.txt`` + ``ground-truth.json`` holding each page's true
+  article body only (`is_extraction_corpus` tells the two apart).
+"""
 
 from __future__ import annotations
 
@@ -63,3 +69,21 @@ def load_clusters(gold_dir: str | Path) -> list[set[str]]:
     ids = set(gold_ids(gold_dir))
     groups = [set(c["ids"]) & ids for c in json.loads(path.read_text(encoding="utf-8"))]
     return [g for g in groups if len(g) > 1]
+
+
+TRUTH_FILE = "ground-truth.json"
+
+
+def is_extraction_corpus(folder: str | Path) -> bool:
+    """Whether `folder` is an extraction corpus (true article bodies) rather than line gold."""
+    return (Path(folder) / TRUTH_FILE).exists()
+
+
+def truth_path(folder: str | Path) -> Path:
+    return Path(folder) / TRUTH_FILE
+
+
+def extraction_truth(folder: str | Path) -> dict[str, str]:
+    """The true article body of every page of an extraction corpus, by doc_id (file order)."""
+    truth = json.loads(truth_path(folder).read_text(encoding="utf-8"))
+    return {doc_id: record["articleBody"] for doc_id, record in truth.items()}
