@@ -11,11 +11,13 @@ from datasketch import MinHash
 
 from pipeline.scoring.corpora import load_gold_lines
 from pipeline.scoring.metrics import _link_scores
-from pipeline.sketch import minhash as minhashing
+from pipeline.sketch import minhash
+from pipeline.sketch.lsh import band_pairs
 from pipeline.stages.read import read_pages
-from pipeline.stages.repeats import _URL, INPAGE_PARAMS, link_repeats, strip_urls, tokenise
+from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
 from pipeline.stages.segment import segment
-from pipeline.text.normalise import words
+from pipeline.text.normalise import tokenise, words
+from pipeline.text.urls import URL, strip_urls
 
 from .conftest import shared_path
 
@@ -192,7 +194,7 @@ def test_deterministic_and_independent_of_the_chunk():
     pd.testing.assert_frame_equal(alone[cols], in_chunk)
 
 
-def test_tokenise_equals_textnorm_words_without_urls():
+def test_tokenise_equals_normalise_words_without_urls():
     texts = ["Rec✱eption at www.x.com today", "ẞtraße — “Quoted” 12.5kg", "", "a\u00a0b  c", "Ａｂｃ 10:27"]
     tokens, line = tokenise(texts)
     for i, text in enumerate(texts):
@@ -204,14 +206,14 @@ def test_signatures_equal_datasketch_minhash_bulk():
     flat = [x for s in sets for x in s]
     offsets = np.r_[0, np.cumsum([len(s) for s in sets])]
     p = INPAGE_PARAMS
-    sigs = minhashing.signatures(minhashing.hash_items(flat, p.scheme), offsets, p.num_perm, p.seed, p.scheme)
+    sigs = minhash.signatures(minhash.hash_items(flat, p.scheme), offsets, p.num_perm, p.seed, p.scheme)
     expected = [m.hashvalues for m in MinHash.bulk(sets, num_perm=p.num_perm, seed=p.seed, scheme=p.scheme)]
     assert np.array_equal(sigs, np.array(expected))
 
 
 def test_band_pairs_only_pair_equal_bands_of_one_group():
     sigs = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [1, 2, 3, 4], [7, 7, 7, 7]], dtype=np.uint32)
-    left, right = minhashing.band_pairs(sigs, np.array([0, 0, 1, 0]), bands=2, rows=2)
+    left, right = band_pairs(sigs, np.array([0, 0, 1, 0]), bands=2, rows=2)
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1)]
 
 
@@ -241,4 +243,4 @@ def test_strip_urls_equals_the_url_regex():
     alphabet = np.array(list("wW.:/ x\n"))
     for _ in range(3000):
         text = "".join(rng.choice(alphabet, rng.integers(0, 24)))
-        assert strip_urls(text) == _URL.sub(" ", text)
+        assert strip_urls(text) == URL.sub(" ", text)

@@ -13,8 +13,9 @@ import pytest
 from pipeline.bench.index import brute_force_check
 from pipeline.bench.synth import SyntheticPages, builtin_paragraphs
 from pipeline.errors import StoryIndexError
-from pipeline.sketch import storyindex as stories
+from pipeline.sketch.shingles import char_shingle_hashes, char_shingle_sets
 from pipeline.sketch.storyindex import StoryIndex
+from pipeline.text.normalise import fold, fold_all
 from tests.conftest import shared_path
 
 
@@ -141,7 +142,7 @@ def test_crash_during_save_leaves_previous_index(pages, tmp_path, monkeypatch):
 
     for where in ("savez", "fsync"):  # while serialising; after a partial write of the temp file
         with monkeypatch.context() as patch:
-            patch.setattr(stories.np if where == "savez" else os, where, crash)
+            patch.setattr(np if where == "savez" else os, where, crash)
             with pytest.raises(OSError):
                 index.save(path)
     assert path.read_bytes() == before
@@ -206,18 +207,18 @@ AWKWARD = [
 
 def test_fold_all_equals_fold_of_each_text():
     texts = [*AWKWARD, *("".join(p) for p in itertools.permutations(["ệ ", "A.", "\x1c", "đ"]))]
-    expected = [stories.fold(t) if isinstance(t, str) else "" for t in texts]
-    assert stories.fold_all(texts) == expected
-    assert stories.fold_all(texts[:-1][:5]) == expected[:5]  # without the separator: one pass
+    expected = [fold(t) if isinstance(t, str) else "" for t in texts]
+    assert fold_all(texts) == expected
+    assert fold_all(texts[:-1][:5]) == expected[:5]  # without the separator: one pass
 
 
 @pytest.mark.parametrize("n", [1, 5, 12, 13])
 def test_shingle_sets_equal_per_text_shingle_hashes(n):
-    folded = [stories.fold(t) * 7 for t in AWKWARD if isinstance(t, str)] + ["🙂x" * 40]
-    values, offsets = stories.shingle_sets(folded, n, 4)
+    folded = [fold(t) * 7 for t in AWKWARD if isinstance(t, str)] + ["🙂x" * 40]
+    values, offsets = char_shingle_sets(folded, n, 4)
     assert len(offsets) == len(folded) + 1 and offsets[-1] == len(values)
     for i, text in enumerate(folded):
-        assert np.array_equal(values[offsets[i] : offsets[i + 1]], stories.shingle_hashes(text, n, 4))
+        assert np.array_equal(values[offsets[i] : offsets[i + 1]], char_shingle_hashes(text, n, 4))
 
 
 def test_signatures_are_datasketch_minhashes():
@@ -229,7 +230,7 @@ def test_signatures_are_datasketch_minhashes():
     signed, values, sizes = index.signatures(bodies)
     assert signed.sum() == len(values) == len(sizes) and not signed[-1]
     for row, body in enumerate(b for b, s in zip(bodies, signed, strict=True) if s):
-        shingles = stories.shingle_hashes(stories.fold(body), index.shingle_chars, index.sample_mod)
+        shingles = char_shingle_hashes(fold(body), index.shingle_chars, index.sample_mod)
         expected = MinHash(num_perm=index.num_perm, seed=index.seed, hashfunc=int, scheme="affine32")
         expected.update_batch(shingles.tolist())
         assert sizes[row] == len(shingles)

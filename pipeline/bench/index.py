@@ -21,7 +21,9 @@ import pandas as pd
 from scipy import sparse
 
 from pipeline.bench.synth import SyntheticPages
-from pipeline.sketch.storyindex import StoryIndex, fold, shingle_hashes
+from pipeline.sketch.shingles import char_shingle_hashes
+from pipeline.sketch.storyindex import StoryIndex
+from pipeline.text.normalise import fold
 
 CHUNK = 1000  # pages per link() call, as the pipeline's chunks
 
@@ -38,7 +40,7 @@ def brute_force_check(index: StoryIndex, bodies: list[str], sample: np.ndarray) 
     p < q, whose exact sets pass the index's rule (Jaccard >= min_jaccard and containment >=
     min_containment); a found pair is one `index.matches` verifies.
     """
-    sets = [shingle_hashes(fold(b), index.shingle_chars, index.sample_mod) for b in bodies]
+    sets = [char_shingle_hashes(fold(b), index.shingle_chars, index.sample_mod) for b in bodies]
     sizes = np.array([len(s) for s in sets], dtype=np.float64)
     values, columns = np.unique(np.concatenate(sets), return_inverse=True)
     indptr = np.r_[0, np.cumsum(sizes.astype(np.int64))]

@@ -1,7 +1,7 @@
-"""Same-story stage: pages whose article body repeats an earlier page's (this batch or an index).
+"""The same-story index: pages whose article body repeats an earlier page's (this batch or earlier).
 
 A page is signed by the MinHash of its body's shingles: character 12-grams of the folded text
-(`fold`: `textnorm.normalise`, diacritics stripped, spaces removed), so that glued words
+(`text.normalise.fold`: normalised, diacritics stripped, spaces removed), so that glued words
 ("pastcooperation"), junk symbols ("rec✱eption") and diacritic variants ("Việt Nam" / "Viet Nam")
 of a republished story still share their shingles. One 12-gram in four is kept, chosen by its
 hash (consistent sampling: a shingle is kept in every page or in none), which leaves Jaccard and
@@ -34,16 +34,12 @@ matched against the rows before it. A page whose body is shorter than `min_chars
 On disk the index is one ``.npz`` file (no pickle): parameters and versions (checked on load: a
 mismatch is refused with one line), doc ids, signatures (low 16 bits of each value: b-bit
 MinHash, whose Jaccard bias at 16 bits is 2e-5), set sizes, stored answers, union-find parents
-and band hashes (uint32). In memory the bands live in a few sorted segments (`_BandTable`, an
-LSM-style merge), looked up with `numpy.searchsorted`: about 1.4 KB per page in all.
+and band hashes (uint32) (`sketch.storage`). In memory the bands live in a few sorted segments
+(`lsh.BandTable`, an LSM-style merge), looked up with `numpy.searchsorted`: about 1.4 KB per page in all.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import re
-import unicodedata
 from pathlib import Path
 
 import datasketch
@@ -51,275 +47,27 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import StoryIndexError
-from pipeline.files import atomic_write_bytes
-from pipeline.sketch import minhash as minhashing
-from pipeline.text.normalise import JUNK, normalise
+from pipeline.sketch import minhash
+from pipeline.sketch.hashing import POLY, U64, mix64
+from pipeline.sketch.lsh import BandTable, band_keys
+from pipeline.sketch.shingles import char_shingle_sets
+from pipeline.sketch.storage import (
+    GrowableColumns,
+    decode_strings,
+    encode_strings,
+    header_array,
+    read_index_file,
+    write_index_file,
+)
+from pipeline.text.normalise import fold_all
 
 FORMAT = "article-pipeline/story-index"
 FORMAT_VERSION = 1
 SHINGLING = "char-ngrams/fold-nfkc-casefold-nosymbols-nodiacritics-nospaces/poly1000003-fmix64/v1"
-"""Names the shingle function: change it whenever `shingle_hashes` or `fold` changes."""
-
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_UNDECOMPOSABLE = (("đ", "d"), ("ø", "o"), ("ł", "l"), ("ħ", "h"), ("ı", "i"), (" ", ""))
-"""Letters without a decomposition, folded by hand; and the spaces, removed last."""
-_ASCII_JUNK = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_" or chr(c).isspace()))
-"""The ASCII characters `textnorm.normalise` removes (neither word characters nor spaces)."""
-_SEPARATOR = "\x1e"
-"""Joins the texts of a chunk while they are folded together (a space to every step of `fold`)."""
-_BLOCK_CHARS = 1 << 21
-"""Characters shingled at once (a few 16 MB arrays): bounds memory on huge chunks."""
-_U64 = np.uint64
-_POLY = _U64(1_000_003)
+"""Names the shingle function: change it whenever `char_shingle_hashes` or `fold` changes."""
+SIGNATURE_BITS = 16
+"""Bits of each MinHash value stored (b-bit MinHash: Jaccard bias 2e-5 at 16 bits)."""
 _LIVE = np.iinfo(np.int64).max  # retired_by of a row whose doc_id has no later version
-
-
-def fold(text: str) -> str:
-    """`normalise(text)` without diacritics or spaces: the text that is shingled."""
-    text = normalise(text)
-    if text.isascii():  # the common case
-        return text.replace(" ", "")
-    return _strip_marks(text)
-
-
-def _strip_marks(text: str) -> str:
-    """The non-ASCII end of `fold`: diacritics and spaces removed from normalised text."""
-    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    for letter, plain in _UNDECOMPOSABLE:  # str.replace is far faster than str.translate
-        text = text.replace(letter, plain)
-    return text
-
-
-def fold_all(texts: list[object]) -> list[str]:
-    """`fold` of every text ("" for a missing one), a chunk at a time: ASCII texts through a
-    byte-level deletion, the others through one pass of each step over all of them."""
-    texts = [t if isinstance(t, str) else "" for t in texts]
-    out = [
-        "".join(t.encode("ascii").lower().translate(None, _ASCII_JUNK).decode("ascii").split())
-        if t.isascii()
-        else None
-        for t in texts
-    ]
-    other = [i for i, t in enumerate(texts) if out[i] is None]
-    if not other:
-        return out  # type: ignore[return-value]
-    normalised = [
-        t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
-        for t in (texts[i] for i in other)
-    ]
-    joined = _SEPARATOR.join(normalised)
-    parts = JUNK.sub("", joined.casefold()).split(_SEPARATOR)
-    if joined.count(_SEPARATOR) != len(other) - 1 or len(parts) != len(other):
-        for i in other:  # a text holding the separator (or casefolding into it)
-            out[i] = fold(texts[i])
-        return out  # type: ignore[return-value]
-    spaced = [" ".join(part.split()) for part in parts]  # as `normalise`
-    marked = [k for k, part in enumerate(spaced) if not part.isascii()]
-    for k, part in enumerate(spaced):
-        out[other[k]] = part.replace(" ", "")
-    stripped = _strip_marks(_SEPARATOR.join(spaced[k] for k in marked)).split(_SEPARATOR) if marked else []
-    if len(stripped) != len(marked):
-        stripped = [_strip_marks(spaced[k]) for k in marked]
-    for k, folded in zip(marked, stripped, strict=True):
-        out[other[k]] = folded
-    return out  # type: ignore[return-value]
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer (an avalanching bijection), element-wise."""
-    h = h ^ (h >> _U64(33))
-    h = h * _U64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> _U64(33))
-    h = h * _U64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> _U64(33))
-
-
-def shingle_hashes(folded: str, n: int, sample_mod: int) -> np.ndarray:
-    """Distinct 32-bit hashes of the sampled character `n`-grams of `folded`, sorted.
-
-    A polynomial hash of the code points of each window (vectorised over the windows), mixed;
-    a window is kept when its mixed hash is 0 modulo `sample_mod`, and its high 32 bits are the
-    value MinHash permutes (independent of the sampling bits).
-
-    Returns
-    -------
-    array, shape (n_shingles,), dtype uint32 (empty when `folded` is shorter than `n`).
-    """
-    points = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    width = len(points) - n + 1
-    if width < 1:
-        return np.zeros(0, dtype=np.uint32)
-    acc = np.zeros(width, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(n):
-            acc = acc * _POLY + points[j : j + width]
-        mixed = _fmix64(acc)
-    kept = np.sort((mixed[mixed % _U64(sample_mod) == 0] >> _U64(32)).astype(np.uint32))
-    return kept[np.r_[True, kept[1:] != kept[:-1]]] if len(kept) else kept
-
-
-def window_hashes(points: np.ndarray, n: int) -> np.ndarray:
-    """Polynomial hash (base `_POLY`, mod 2^64) of every window of `n` code points, shape
-    (max(len(points) - n + 1, 0),): the value ``sum(points[i + j] * _POLY ** (n - 1 - j))`` of
-    `shingle_hashes`, built by doubling (hash(i, m + k) = hash(i, m) * P^k + hash(i + m, k)),
-    O(log n) passes instead of n."""
-    width = len(points) - n + 1
-    if width < 1:
-        return np.zeros(0, dtype=np.uint64)
-    powers = {1: np.asarray(points, dtype=np.uint64)}  # k -> hashes of the windows of k points
-    k = 1
-    with np.errstate(over="ignore"):
-        while 2 * k <= n:
-            h = powers[k]
-            powers[2 * k] = h[: len(h) - k] * _U64(pow(1_000_003, k, 1 << 64)) + h[k:]
-            k *= 2
-        acc, size = powers[k], k
-        for part in sorted((p for p in powers if n & p and p != k), reverse=True):
-            h = powers[part]
-            acc = acc[: len(acc) - part] * _U64(pow(1_000_003, part, 1 << 64)) + h[size:]
-            size += part
-    return acc[:width]
-
-
-def shingle_sets(folded: list[str], n: int, sample_mod: int) -> tuple[np.ndarray, np.ndarray]:
-    """`shingle_hashes` of many folded texts at once, laid end to end.
-
-    Returns
-    -------
-    (values, offsets): values uint32, shape (n_values,), the sorted distinct sampled shingles of
-    text i at ``values[offsets[i]:offsets[i + 1]]``; offsets int64, shape (len(folded) + 1,).
-    """
-    lengths = np.fromiter((len(f) for f in folded), dtype=np.int64, count=len(folded))
-    counts = np.zeros(len(folded), dtype=np.int64)
-    values = [np.zeros(0, dtype=np.uint32)]
-    ends = np.cumsum(lengths)
-    lo = 0
-    while lo < len(folded):
-        start_char = ends[lo] - lengths[lo]
-        hi = max(int(np.searchsorted(ends, start_char + _BLOCK_CHARS, side="right")), lo + 1)
-        text = "".join(folded[lo:hi])
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        h = window_hashes(points, n)
-        owner = np.repeat(np.arange(hi - lo, dtype=np.uint64), lengths[lo:hi])[: len(h)]
-        whole = np.arange(len(h)) + n <= (ends[lo:hi] - start_char)[owner.astype(np.int64)]
-        with np.errstate(over="ignore"):
-            mixed = _fmix64(h)
-        kept = whole & (mixed % _U64(sample_mod) == 0)
-        keys = np.sort((owner[kept] << _U64(32)) | (mixed[kept] >> _U64(32)))
-        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]  # np.unique hashes: 100x slower
-        counts[lo:hi] = np.bincount((keys >> _U64(32)).astype(np.int64), minlength=hi - lo)
-        values.append((keys & _U64(0xFFFFFFFF)).astype(np.uint32))
-        lo = hi
-    return np.concatenate(values), np.r_[0, np.cumsum(counts)].astype(np.int64)
-
-
-class _BandTable:
-    """LSH band hashes of the index rows, for candidate lookup without a Python dict per band.
-
-    Rows are added in blocks; each block becomes a segment whose band columns are sorted
-    (keys, shape (n_bands, n)) beside the row each key belongs to (rows, same shape). The last
-    two segments merge whenever the newer is at least half the older, so there are
-    O(log n) segments and each row is re-sorted O(log n) times (a binary-counter merge).
-    Within equal keys rows stay in increasing order (stable sorts of row-ordered input).
-    """
-
-    def __init__(self, n_bands: int) -> None:
-        self.n_bands = n_bands
-        self.segments: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def __len__(self) -> int:
-        return sum(keys.shape[1] for keys, _ in self.segments)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(keys.nbytes + rows.nbytes for keys, rows in self.segments)
-
-    @staticmethod
-    def _sorted(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(keys, axis=1, kind="stable")
-        return np.take_along_axis(keys, order, axis=1), np.take_along_axis(rows, order, axis=1)
-
-    def add(self, rows: np.ndarray, bands: np.ndarray) -> None:
-        """Add `rows` (shape (m,), increasing, after every row already added) with their
-        band hashes `bands` (shape (m, n_bands), uint32)."""
-        if not len(rows):
-            return
-        keys = np.ascontiguousarray(bands.T)
-        self.segments.append(self._sorted(keys, np.broadcast_to(rows.astype(np.int32), keys.shape)))
-        while len(self.segments) >= 2 and 2 * self.segments[-1][0].shape[1] >= self.segments[-2][0].shape[1]:
-            (k1, r1), (k2, r2) = self.segments.pop(-2), self.segments.pop(-1)
-            self.segments.append(self._sorted(np.hstack([k1, k2]), np.hstack([r1, r2])))
-
-    def lookup(self, bands: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate (query, row) pairs: rows sharing a whole band with a query.
-
-        Parameters
-        ----------
-        bands : array, shape (m, n_bands), uint32
-        max_bucket : int
-            At most this many rows per (segment, band, key), the earliest: a flood of identical
-            bodies costs O(max_bucket) per query, not O(flood), and its earliest rows are the
-            ones a cluster is named after.
-
-        Returns
-        -------
-        (queries, rows), int64 arrays of one length, without repeated pairs, sorted.
-        """
-        queries, found = [], []
-        for keys, rows in self.segments:
-            for band in range(self.n_bands):
-                lo = np.searchsorted(keys[band], bands[:, band], side="left")
-                hi = np.searchsorted(keys[band], bands[:, band], side="right")
-                counts = np.minimum(hi - lo, max_bucket)
-                total = int(counts.sum())
-                if not total:
-                    continue
-                starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-                queries.append(np.repeat(np.arange(len(bands)), counts))
-                found.append(rows[band][starts + np.arange(total)])
-        if not queries:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        q = np.concatenate(queries).astype(np.int64)
-        r = np.concatenate(found).astype(np.int64)
-        pair = np.unique(q * (1 << 32) + r)
-        return pair >> 32, pair & 0xFFFFFFFF
-
-    def bands_by_row(self, n_rows: int) -> np.ndarray:
-        """Every row's band hashes, shape (n_rows, n_bands) (for saving)."""
-        out = np.zeros((n_rows, self.n_bands), dtype=np.uint32)
-        for keys, rows in self.segments:
-            for band in range(self.n_bands):
-                out[rows[band], band] = keys[band]
-        return out
-
-
-class _Columns:
-    """Append-only numpy columns with amortised doubling (one row per index entry)."""
-
-    def __init__(self, specs: dict[str, tuple[tuple[int, ...], type]]) -> None:
-        self.n = 0
-        self._data = {name: np.zeros((0, *shape), dtype=dtype) for name, (shape, dtype) in specs.items()}
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._data[name][: self.n]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(array.nbytes for array in self._data.values())
-
-    def extend(self, **columns: np.ndarray) -> np.ndarray:
-        """Append rows; returns their row numbers."""
-        m = len(next(iter(columns.values())))
-        need = self.n + m
-        for name, array in self._data.items():
-            if len(array) < need:
-                grown = np.zeros((max(need, 2 * len(array), 64), *array.shape[1:]), dtype=array.dtype)
-                grown[: self.n] = array[: self.n]
-                self._data[name] = array = grown
-            array[self.n : need] = columns[name]
-        rows = np.arange(self.n, need)
-        self.n = need
-        return rows
 
 
 class StoryIndex:
@@ -342,17 +90,17 @@ class StoryIndex:
     min_jaccard, min_containment : float
         A candidate pair is the same story when both estimates reach these.
     max_bucket : int
-        Rows taken per band bucket on lookup (see `_BandTable.lookup`).
+        Rows taken per band bucket on lookup (see `BandTable.lookup`).
 
     Attributes
     ----------
     doc_ids_ : list of str, one per row (row = sequence number, first seen first)
-    columns_ : `_Columns` with, per row: sig (num_perm,) uint16, size uint32 (shingles),
+    columns_ : `GrowableColumns` with, per row: sig (num_perm,) uint16, size uint32 (shingles),
         fp uint64 (fingerprint of the full signature), answer int64 (row of dup_of_doc, -1),
         score float32, parent int64 (union-find; a root is its cluster's first row),
         retired_by int64 (row of the doc_id's next version; rows after it do not see it)
     row_of_ : dict doc_id -> its live row
-    bands_ : `_BandTable`
+    bands_ : `BandTable`
     """
 
     def __init__(
@@ -382,7 +130,7 @@ class StoryIndex:
         self.max_bucket = max_bucket
         self.doc_ids_: list[str] = []
         self.row_of_: dict[str, int] = {}
-        self.columns_ = _Columns(
+        self.columns_ = GrowableColumns(
             {
                 "sig": ((num_perm,), np.uint16),
                 "size": ((), np.uint32),
@@ -393,7 +141,7 @@ class StoryIndex:
                 "retired_by": ((), np.int64),
             }
         )
-        self.bands_ = _BandTable(bands)
+        self.bands_ = BandTable(bands)
         self.shingles_hashed_ = 0  # work counter for benchmarks (not saved)
 
     # ------------------------------------------------------------------ parameters, versions
@@ -407,7 +155,7 @@ class StoryIndex:
             "shingling": SHINGLING,
             "shingle_chars": self.shingle_chars,
             "sample_mod": self.sample_mod,
-            "signature_bits": 16,
+            "signature_bits": SIGNATURE_BITS,
             "bands": self.bands,
             "rows": self.rows,
             "lsh_threshold": round((1 / self.bands) ** (1 / self.rows), 4),
@@ -439,26 +187,20 @@ class StoryIndex:
         folded = fold_all(list(texts))
         signed = np.array([len(f) >= self.min_chars for f in folded], dtype=bool)
         chosen = np.flatnonzero(signed)
-        values, offsets = shingle_sets([folded[i] for i in chosen], self.shingle_chars, self.sample_mod)
+        values, offsets = char_shingle_sets([folded[i] for i in chosen], self.shingle_chars, self.sample_mod)
         sizes = np.diff(offsets)
         # A long body can still sample no shingle (vanishingly rare): leave it unsigned.
         signed[chosen[sizes == 0]] = False
         sizes = sizes[sizes > 0]
         self.shingles_hashed_ += int(sizes.sum())
         # datasketch's MinHash(hashfunc=int, scheme="affine32") of each set, for a whole chunk
-        hashvalues = minhashing.signatures(values, np.r_[0, np.cumsum(sizes)], self.num_perm, self.seed)
+        hashvalues = minhash.signatures(values, np.r_[0, np.cumsum(sizes)], self.num_perm, self.seed)
         return signed, hashvalues, sizes.astype(np.uint32)
 
     def band_hashes(self, values: np.ndarray) -> np.ndarray:
-        """LSH band keys of full signatures, shape (n, bands), uint32."""
-        block = (
-            values[:, : self.bands * self.rows].astype(np.uint64).reshape(len(values), self.bands, self.rows)
-        )
-        with np.errstate(over="ignore"):
-            acc = np.arange(self.bands, dtype=np.uint64)[None, :]
-            for j in range(self.rows):
-                acc = _fmix64(acc * _POLY + block[:, :, j])
-        return (acc >> _U64(32)).astype(np.uint32)
+        """LSH band keys of full signatures, shape (n, bands), uint32 (the high bits of
+        `lsh.band_keys`: half the memory, and a collision only adds a verified candidate)."""
+        return (band_keys(values, self.bands, self.rows) >> U64(32)).astype(np.uint32)
 
     @staticmethod
     def _fingerprints(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -466,24 +208,15 @@ class StoryIndex:
         acc = sizes.astype(np.uint64)
         with np.errstate(over="ignore"):
             for j in range(values.shape[1]):
-                acc = _fmix64(acc * _POLY + values[:, j].astype(np.uint64))
+                acc = mix64(acc * POLY + values[:, j].astype(np.uint64))
         return acc
 
     # ------------------------------------------------------------------ similarity
     def similarity(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimated (Jaccard, containment) of row pairs, each shape (n_pairs,), float64."""
         sig, size = self.columns_["sig"], self.columns_["size"].astype(np.float64)
-        jac = np.zeros(len(left))
-        block = max(1, (1 << 24) // self.num_perm)
-        for start in range(0, len(left), block):
-            a, b = left[start : start + block], right[start : start + block]
-            jac[start : start + block] = (sig[a] == sig[b]).mean(axis=1)
-        # b-bit MinHash: unequal values agree on 16 bits with probability 2^-16
-        jac = np.clip((jac - 2.0**-16) / (1 - 2.0**-16), 0.0, 1.0)
-        sa, sb = size[left], size[right]
-        inter = jac * (sa + sb) / (1 + jac)
-        contain = np.minimum(inter / np.maximum(np.minimum(sa, sb), 1), 1.0)
-        return jac, contain
+        jac = minhash.bbit_jaccard(minhash.jaccard_estimate(sig, left, right), SIGNATURE_BITS)
+        return jac, minhash.containment(jac, size[left], size[right])
 
     def matches(self, new_rows: np.ndarray, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Verified earlier rows of each new row.
@@ -551,7 +284,7 @@ class StoryIndex:
         """Append new rows, match them against earlier rows and freeze their answers."""
         m = len(doc_ids)
         rows = self.columns_.extend(
-            sig=(values & 0xFFFF).astype(np.uint16),
+            sig=(values & (1 << SIGNATURE_BITS) - 1).astype(np.uint16),
             size=sizes,
             fp=fps,
             answer=np.full(m, -1, dtype=np.int64),
@@ -640,19 +373,11 @@ class StoryIndex:
         path = Path(path)
         if not path.exists():
             return index
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(bytes(data["header"]).decode("utf-8"))
-                if header != index._header():
-                    raise StoryIndexError(_mismatch(path, header, index._header()))
-                arrays = {name: data[name] for name in data.files}
-        except StoryIndexError:
-            raise
-        except Exception as error:  # a truncated or foreign file
-            raise StoryIndexError(f"{path}: not a readable same-story index ({error})") from error
-        blob, offsets = bytes(arrays["id_bytes"]), arrays["id_offsets"]
-        index.doc_ids_ = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1)]
-        rows = index.columns_.extend(**{name: arrays[name] for name in index.columns_._data})
+        header, arrays = read_index_file(path)
+        if header != index._header():
+            raise StoryIndexError(_mismatch(path, header, index._header()))
+        index.doc_ids_ = decode_strings(arrays)
+        rows = index.columns_.extend(**{name: arrays[name] for name in index.columns_.names})
         live = index.columns_["retired_by"] == _LIVE
         index.row_of_ = {d: int(r) for d, r in zip(index.doc_ids_, rows, strict=True) if live[r]}
         index.bands_.add(rows, arrays["bands"])
@@ -661,20 +386,10 @@ class StoryIndex:
     def save(self, path: str | Path) -> None:
         """Write the index to `path` atomically (a temporary file in its folder, then rename):
         a crash at any point leaves the previous file intact."""
-        path = Path(path)
-        encoded = [d.encode("utf-8") for d in self.doc_ids_]
-        arrays = {name: self.columns_[name] for name in self.columns_._data}
-        arrays |= {
-            "header": np.frombuffer(
-                json.dumps(self._header(), sort_keys=True).encode("utf-8"), dtype=np.uint8
-            ),
-            "id_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            "id_offsets": np.r_[0, np.cumsum([len(e) for e in encoded], dtype=np.int64)].astype(np.int64),
-            "bands": self.bands_.bands_by_row(len(self)),
-        }
-        buffer = io.BytesIO()  # the whole file in memory (~0.9 KB a page), then one atomic write
-        np.savez(buffer, **arrays)
-        atomic_write_bytes(path, buffer.getvalue())
+        arrays = {name: self.columns_[name] for name in self.columns_.names}
+        arrays |= {"header": header_array(self._header()), **encode_strings(self.doc_ids_)}
+        arrays["bands"] = self.bands_.bands_by_row(len(self))
+        write_index_file(Path(path), arrays)
 
 
 def _mismatch(path: Path, found: dict[str, object], expected: dict[str, object]) -> str:

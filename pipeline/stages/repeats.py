@@ -1,13 +1,13 @@
-"""Near-duplicate stage: link the lines of a page that repeat one another (issue 5, part 1).
+"""In-page repeats stage: link the lines of a page that repeat one another.
 
 Scraped pages repeat themselves: a caption scraped twice, a headline glued to its photo caption,
 a standfirst repeated inside the first paragraph, a title repeated by a teaser, menu lines. Every
-line is compared only with lines of the same page, on the text of `textnorm.words` (case, width,
+line is compared only with lines of the same page, on the text of `text.normalise.words` (case, width,
 punctuation and junk symbols inside words do not hide a repeat; URLs are left out, so a URL that
 spells out a headline is no repeat of it). Four detectors propose links:
 
 - exact: equal normalised text, whatever the length (a hash of the words; "Share", "Next").
-- near: MinHash (datasketch's affine32 scheme, vectorised in `minhashing`) over word shingles
+- near: MinHash (datasketch's affine32 scheme, vectorised in `sketch.minhash`) over word shingles
   of the longer lines, LSH banding for candidates, estimated Jaccard >= `near_jaccard`.
 - contained: the shorter line's word shingles lie (almost) all in the longer one: a standfirst
   inside the first paragraph, a title inside "Title ảnh 1Caption" or a teaser.
@@ -36,8 +36,6 @@ the seed gold; the same shape is a repeat between two photo captions of sea-dev)
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -45,11 +43,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.sketch import minhash as minhashing
-from pipeline.text.normalise import JUNK, words
-
-_URL = re.compile(r"\S*(?:://|[Ww][Ww][Ww]\.)\S*")
-"""A URL: a run of non-space characters holding "://" or "www."."""
+from pipeline.sketch import minhash
+from pipeline.sketch.hashing import fold32, mix64
+from pipeline.sketch.lsh import band_pairs
+from pipeline.sketch.shingles import word_shingle_hashes
+from pipeline.text import normalise
+from pipeline.text.urls import URL
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> p
     # teasers recur across the pages of a chunk), then mapped to lines by `text_of_line`.
     text_of_line, distinct = _factorize_texts(lines["text"])
     pages = lines["page"].to_numpy(dtype=np.int64)
-    token_codes, vocabulary, token_text = _token_codes(distinct)
+    token_codes, vocabulary, token_text = normalise.token_codes(distinct)
     token_hash, token_len = _token_hashes(vocabulary)
     token_hash, token_len = token_hash[token_codes], token_len[token_codes]
     text_words = np.bincount(token_text, minlength=len(distinct))
@@ -137,7 +136,7 @@ def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> p
     np.minimum.at(first, unit[keyed], keyed)  # representative line of each unit (increasing)
     unit_texts = text_of_line[first]
     # Word shingles of each unit (its representative's text), as a sparse incidence matrix.
-    text_shingle, shingle_text = minhashing.shingle_hashes(token_hash, token_text, params.shingle_words)
+    text_shingle, shingle_text = word_shingle_hashes(token_hash, token_text, params.shingle_words)
     text_shingles = np.bincount(shingle_text, minlength=len(distinct))
     shingle = text_shingle[_ranges(np.r_[0, np.cumsum(text_shingles)], unit_texts)]
     shingle_unit = np.repeat(np.arange(n_units), text_shingles[unit_texts])
@@ -217,106 +216,6 @@ def _factorize_texts(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
-def tokenise(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """`textnorm.words` of every text, URLs left out, in one pass over the whole chunk.
-
-    Returns
-    -------
-    (tokens, line), each shape (n_tokens,): the tokens laid end to end (object array of str)
-    and the index in `texts` of the text each comes from (non-decreasing).
-    """
-    codes, vocabulary, line = _token_codes(texts)
-    return vocabulary[codes], line
-
-
-def _token_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tokens of `tokenise` as codes into a vocabulary of distinct tokens.
-
-    Symbols only ever glue the word they split ("rec✱eption"), never split or join
-    whitespace-separated pieces, so the tokens are the whitespace-separated pieces of the
-    normalised text with their symbols removed (empty ones dropped): the text is split once,
-    and the symbol regex runs only on the distinct pieces that hold a symbol.
-
-    Returns
-    -------
-    (codes, vocabulary, line): codes and line shape (n_tokens,), int64; vocabulary shape
-    (n_distinct,), object array of str.
-    """
-    joined = "\n".join(texts)
-    breaks = max(len(texts) - 1, 0)
-    norm = _nfkc_lines(strip_urls(joined)).casefold()
-    if norm.count("\n") != breaks or joined.count("\n") != breaks or _BREAK in norm:
-        # A text holding a line break (not from segment) or normalising into one: per text.
-        per_text = [words(_URL.sub(" ", t)) for t in texts]
-        lengths = [len(w) for w in per_text]
-        codes, vocabulary = pd.factorize(np.array([w for ws in per_text for w in ws], dtype=object))
-        return codes.astype(np.int64), vocabulary, np.repeat(np.arange(len(texts)), lengths)
-    # Each line break becomes a piece of its own (`_BREAK`, not in any text), to number lines.
-    pieces = np.array(norm.replace("\n", f" {_BREAK} ").split(), dtype=object)
-    piece_codes, piece_vocabulary = pd.factorize(pieces)
-    cleaned = np.array(
-        [p if p.isalnum() else JUNK.sub("", p) for p in piece_vocabulary], dtype=object
-    )  # str.isalnum: no symbol (an underscore is a word character and makes it False only)
-    is_break = np.isin(piece_codes, np.flatnonzero(piece_vocabulary == _BREAK))
-    token_codes, vocabulary = pd.factorize(cleaned)
-    keep = (cleaned != "")[piece_codes]
-    line = np.cumsum(is_break)[keep].astype(np.int64)
-    return token_codes[piece_codes[keep]].astype(np.int64), np.asarray(vocabulary, dtype=object), line
-
-
-_BREAK = "\x01"
-"""Stands for a line break while the chunk is split into pieces (a symbol, never a token)."""
-
-
-def _nfkc_lines(text: str) -> str:
-    """NFKC of a text of lines, normalising only the lines that need it (a line break
-    composes with nothing, so lines normalise independently)."""
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    return "\n".join(
-        line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
-        for line in text.split("\n")
-    )
-
-
-def strip_urls(text: str) -> str:
-    """`text` with every URL replaced by a space (as ``_URL.sub(" ", text)``, much faster on long
-    texts: a literal search for the marks, then expansion to the surrounding non-space run)."""
-    pieces, last = [], 0
-    for start, end in _url_marks(text):
-        if start < last:
-            continue  # inside the URL just removed
-        lo = start
-        while lo > last and not text[lo - 1].isspace():
-            lo -= 1
-        hi = end
-        while hi < len(text) and not text[hi].isspace():
-            hi += 1
-        pieces.extend((text[last:lo], " "))
-        last = hi
-    if not pieces:
-        return text
-    pieces.append(text[last:])
-    return "".join(pieces)
-
-
-def _url_marks(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every "://" or "www." (any case of w) in `text`, in order. Literal searches (fast
-    in CPython) for "://" and for the "w." ending every "www.", checked on the two characters
-    before; the marks cannot overlap one another."""
-    marks = [(m.start(), m.end()) for m in _SCHEME_MARK.finditer(text)]
-    for pattern in _WWW_ENDS:
-        for m in pattern.finditer(text):
-            start = m.start() - 2
-            if start >= 0 and text[start] in "Ww" and text[start + 1] in "Ww":
-                marks.append((start, m.end()))
-    return sorted(marks)
-
-
-_SCHEME_MARK = re.compile("://")
-_WWW_ENDS = (re.compile(r"w\."), re.compile(r"W\."))
-
-
 def _token_hashes(vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A stable 64-bit hash (pandas' SipHash with its fixed key) and the length of each distinct
     token, each shape (n_distinct,)."""
@@ -341,11 +240,11 @@ def _exact_units(distinct, text_of_line, token_hash, token_text, text_words, pag
     if len(token_hash):
         position = np.arange(len(token_text)) - np.searchsorted(token_text, token_text)
         with np.errstate(over="ignore"):
-            mixed = minhashing.mix64(token_hash + minhashing.mix64(position.astype(np.uint64) + np.uint64(1)))
+            mixed = mix64(token_hash + mix64(position.astype(np.uint64) + np.uint64(1)))
         np.add.at(key, token_text, mixed)
     has_key = text_words > 0
     wordless = np.flatnonzero(~has_key)
-    url_keys = [" ".join(u.casefold() for u in _URL.findall(distinct[i])) for i in wordless]
+    url_keys = [" ".join(u.casefold() for u in URL.findall(distinct[i])) for i in wordless]
     with_urls = np.array([bool(k) for k in url_keys], dtype=bool)
     if with_urls.any():
         hashed = pd.util.hash_array(np.array(url_keys, dtype=object)[with_urls])
@@ -353,7 +252,7 @@ def _exact_units(distinct, text_of_line, token_hash, token_text, text_words, pag
         has_key[wordless[with_urls]] = True
     has_key = has_key[text_of_line]
     with np.errstate(over="ignore"):
-        key = minhashing.mix64(key[text_of_line] + minhashing.mix64(pages.astype(np.uint64)))
+        key = mix64(key[text_of_line] + mix64(pages.astype(np.uint64)))
     unit = np.full(len(text_of_line), -1, dtype=np.int64)
     unit[has_key], _ = pd.factorize(key[has_key], sort=False)
     return unit
@@ -372,7 +271,7 @@ def _incidence(items: np.ndarray, owner: np.ndarray, groups: np.ndarray, n_rows:
     if not len(items):
         return sparse.csr_matrix((n_rows, 0), dtype=np.int32)
     with np.errstate(over="ignore"):
-        column_key = minhashing.mix64(items ^ minhashing.mix64(groups[owner].astype(np.uint64)))
+        column_key = mix64(items ^ mix64(groups[owner].astype(np.uint64)))
     column, _ = pd.factorize(column_key, sort=False)
     x = sparse.csr_matrix(
         (np.ones(len(items), dtype=np.int32), (owner, column)), shape=(n_rows, column.max() + 1)
@@ -486,10 +385,10 @@ def _minhash_near(shingle, shingle_unit, eligible, unit_pages, params: InPagePar
     owner = np.searchsorted(eligible, shingle_unit[take])
     order = np.argsort(owner, kind="stable")
     offsets = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(eligible)))]
-    items = minhashing.fold32(shingle[take][order])
-    sigs = minhashing.signatures(items, offsets, params.num_perm, params.seed, params.scheme)
-    a, b = minhashing.band_pairs(sigs, unit_pages[eligible], params.lsh_bands, params.lsh_rows)
-    estimate = minhashing.jaccard_estimate(sigs, a, b)
+    items = fold32(shingle[take][order])
+    sigs = minhash.signatures(items, offsets, params.num_perm, params.seed, params.scheme)
+    a, b = band_pairs(sigs, unit_pages[eligible], params.lsh_bands, params.lsh_rows)
+    estimate = minhash.jaccard_estimate(sigs, a, b)
     near = estimate >= params.near_jaccard
     return {
         (int(p), int(q)): float(s)

@@ -1,8 +1,13 @@
 """Text normalisation shared by the duplicate detectors (lines in a page, pages in a batch).
 
 Spam mirrors and scrapers alter text in ways that must not hide a repeat: junk symbols inside
-words ("rec✱eption"), glued words, case, width variants, curly quotes. `words` maps a text to the
-tokens the detectors shingle; two texts that differ only in such noise get the same tokens.
+words ("rec✱eption"), glued words, case, width variants, curly quotes, diacritics. One
+normalisation (`normalise`: NFKC, case-folded, symbols removed) in the shapes the detectors need:
+
+- `words`: its tokens, for one text; `tokenise`: the same for a whole chunk at once, URLs left out
+  (in-page repeats shingle these words: `stages.repeats`);
+- `fold`: it without diacritics or spaces, for one text; `fold_all`: the same for a chunk (the
+  same-story signatures shingle these characters, so glued and split words still match).
 """
 
 from __future__ import annotations
@@ -10,9 +15,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
+import pandas as pd
+
+from pipeline.text.urls import URL, strip_urls
+
 JUNK = re.compile(r"[^\w\s]+")
 """Symbols and punctuation, including junk inside words (removed, joining what they split)."""
 _WORD = re.compile(r"\w+")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_UNDECOMPOSABLE = (("đ", "d"), ("ø", "o"), ("ł", "l"), ("ħ", "h"), ("ı", "i"), (" ", ""))
+"""Letters without a decomposition, folded by hand; and the spaces, removed last."""
+_ASCII_JUNK = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_" or chr(c).isspace()))
+"""The ASCII characters `normalise` removes (neither word characters nor spaces)."""
+_SEPARATOR = "\x1e"
+"""Joins the texts of a chunk while they are folded together (a space to every step of `fold`)."""
 
 
 def normalise(text: str) -> str:
@@ -31,3 +48,116 @@ def shingles(tokens: list[str], k: int) -> list[str]:
     if len(tokens) < k:
         return [" ".join(tokens)] if tokens else []
     return [" ".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)]
+
+
+def fold(text: str) -> str:
+    """`normalise(text)` without diacritics or spaces: the text that is shingled."""
+    text = normalise(text)
+    if text.isascii():  # the common case
+        return text.replace(" ", "")
+    return _strip_marks(text)
+
+
+def _strip_marks(text: str) -> str:
+    """The non-ASCII end of `fold`: diacritics and spaces removed from normalised text."""
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    for letter, plain in _UNDECOMPOSABLE:  # str.replace is far faster than str.translate
+        text = text.replace(letter, plain)
+    return text
+
+
+def fold_all(texts: list[object]) -> list[str]:
+    """`fold` of every text ("" for a missing one), a chunk at a time: ASCII texts through a
+    byte-level deletion, the others through one pass of each step over all of them."""
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    out = [
+        "".join(t.encode("ascii").lower().translate(None, _ASCII_JUNK).decode("ascii").split())
+        if t.isascii()
+        else None
+        for t in texts
+    ]
+    other = [i for i, t in enumerate(texts) if out[i] is None]
+    if not other:
+        return out  # type: ignore[return-value]
+    normalised = [
+        t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+        for t in (texts[i] for i in other)
+    ]
+    joined = _SEPARATOR.join(normalised)
+    parts = JUNK.sub("", joined.casefold()).split(_SEPARATOR)
+    if joined.count(_SEPARATOR) != len(other) - 1 or len(parts) != len(other):
+        for i in other:  # a text holding the separator (or casefolding into it)
+            out[i] = fold(texts[i])
+        return out  # type: ignore[return-value]
+    spaced = [" ".join(part.split()) for part in parts]  # as `normalise`
+    marked = [k for k, part in enumerate(spaced) if not part.isascii()]
+    for k, part in enumerate(spaced):
+        out[other[k]] = part.replace(" ", "")
+    stripped = _strip_marks(_SEPARATOR.join(spaced[k] for k in marked)).split(_SEPARATOR) if marked else []
+    if len(stripped) != len(marked):
+        stripped = [_strip_marks(spaced[k]) for k in marked]
+    for k, folded in zip(marked, stripped, strict=True):
+        out[other[k]] = folded
+    return out  # type: ignore[return-value]
+
+
+def tokenise(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`words` of every text, URLs left out, in one pass over the whole chunk.
+
+    Returns
+    -------
+    (tokens, line), each shape (n_tokens,): the tokens laid end to end (object array of str)
+    and the index in `texts` of the text each comes from (non-decreasing).
+    """
+    codes, vocabulary, line = token_codes(texts)
+    return vocabulary[codes], line
+
+
+def token_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens of `tokenise` as codes into a vocabulary of distinct tokens.
+
+    Symbols only ever glue the word they split ("rec✱eption"), never split or join
+    whitespace-separated pieces, so the tokens are the whitespace-separated pieces of the
+    normalised text with their symbols removed (empty ones dropped): the text is split once,
+    and the symbol regex runs only on the distinct pieces that hold a symbol.
+
+    Returns
+    -------
+    (codes, vocabulary, line): codes and line shape (n_tokens,), int64; vocabulary shape
+    (n_distinct,), object array of str.
+    """
+    joined = "\n".join(texts)
+    breaks = max(len(texts) - 1, 0)
+    norm = _nfkc_lines(strip_urls(joined)).casefold()
+    if norm.count("\n") != breaks or joined.count("\n") != breaks or _BREAK in norm:
+        # A text holding a line break (not from segment) or normalising into one: per text.
+        per_text = [words(URL.sub(" ", t)) for t in texts]
+        lengths = [len(w) for w in per_text]
+        codes, vocabulary = pd.factorize(np.array([w for ws in per_text for w in ws], dtype=object))
+        return codes.astype(np.int64), vocabulary, np.repeat(np.arange(len(texts)), lengths)
+    # Each line break becomes a piece of its own (`_BREAK`, not in any text), to number lines.
+    pieces = np.array(norm.replace("\n", f" {_BREAK} ").split(), dtype=object)
+    piece_codes, piece_vocabulary = pd.factorize(pieces)
+    cleaned = np.array(
+        [p if p.isalnum() else JUNK.sub("", p) for p in piece_vocabulary], dtype=object
+    )  # str.isalnum: no symbol (an underscore is a word character and makes it False only)
+    is_break = np.isin(piece_codes, np.flatnonzero(piece_vocabulary == _BREAK))
+    token_codes, vocabulary = pd.factorize(cleaned)
+    keep = (cleaned != "")[piece_codes]
+    line = np.cumsum(is_break)[keep].astype(np.int64)
+    return token_codes[piece_codes[keep]].astype(np.int64), np.asarray(vocabulary, dtype=object), line
+
+
+_BREAK = "\x01"
+"""Stands for a line break while the chunk is split into pieces (a symbol, never a token)."""
+
+
+def _nfkc_lines(text: str) -> str:
+    """NFKC of a text of lines, normalising only the lines that need it (a line break
+    composes with nothing, so lines normalise independently)."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return "\n".join(
+        line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
+        for line in text.split("\n")
+    )
