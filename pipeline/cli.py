@@ -210,7 +210,7 @@ def one_line(err: BaseException) -> str:
         if not isinstance(err, PipelineError):
             message = f"{type(err).__name__}: {message}" if message else type(err).__name__
             message += " (run with --debug for the traceback)"
-    from pipeline.stages.read import printable
+    from pipeline.stages.decode import printable
 
     return printable(message, limit=300)
 

@@ -1,7 +1,10 @@
 """Orchestration: the stages in order, over chunks of pages, into one output folder.
 
-    read -> segment -> boilerplate -> batch evidence (titles, copies) -> dedup -> topic
-         -> assemble -> same-story -> write
+    read -> segment -> roles -> batch evidence (titles, copies) -> repeats -> topics
+         -> articles -> stories -> write
+
+(one module each in `pipeline.stages`). Each stage module also reports its own statistics
+(`role_counts`, `repeat_counts`...), gathered per chunk into summary.json.
 
 Every stage is a function over a DataFrame; the state they need (models, the same-story index)
 is passed in explicitly, so another engine can run `process_chunk` over partitions of a dump.
@@ -14,6 +17,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +27,14 @@ from pipeline import __version__
 from pipeline.errors import BadInputError
 from pipeline.learn.store import Models
 from pipeline.sketch.storyindex import StoryIndex
-from pipeline.stages.articles import assemble_articles
+from pipeline.stages.articles import article_counts, assemble_articles
 from pipeline.stages.batch_evidence import body_from_copies, teasers_from_batch_titles
 from pipeline.stages.read import Page, Problem, discover, iter_pages, pages_frame
-from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
-from pipeline.stages.roles import assign_roles
+from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats, repeat_counts
+from pipeline.stages.roles import assign_roles, role_counts
 from pipeline.stages.segment import segment
-from pipeline.stages.stories import link_stories
-from pipeline.stages.topics import label_topics
+from pipeline.stages.stories import link_stories, story_counts
+from pipeline.stages.topics import label_topics, topic_counts
 from pipeline.stages.write import OutputWriter
 
 CHUNK_PAGES = 500
@@ -43,6 +47,21 @@ pipeline.stages.batch_evidence); the chunks are fixed
 and with them the files' bytes are the same on every run."""
 
 
+class StageTimer:
+    """Seconds spent in each stage, summed over chunks: the one way stages are timed."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
 def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     """Run the per-page stages over a chunk of pages (schema PAGES).
 
@@ -51,22 +70,35 @@ def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd
     (lines, articles, seconds per stage): lines has every PARAGRAPHS column (plus working
     columns); articles every ARTICLES column but the same-story ones.
     """
-    seconds: dict[str, float] = {}
+    timer = StageTimer()
+    with timer("segment"):
+        lines = segment(pages)
+    with timer("roles"):
+        lines = assign_roles(lines, models.lines)
+    with timer("batch-titles"):
+        lines = teasers_from_batch_titles(lines, pages)
+    with timer("batch-copies"):
+        lines = body_from_copies(lines)
+    with timer("repeats"):
+        lines = link_repeats(lines)
+    with timer("topics"):
+        lines = label_topics(lines, models.topic)
+    with timer("articles"):
+        articles = assemble_articles(pages, lines)
+    return lines, articles, dict(timer.seconds)
 
-    def timed(name: str, stage, *args):
-        start = time.perf_counter()
-        result = stage(*args)
-        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
-        return result
 
-    lines = timed("segment", segment, pages)
-    lines = timed("boilerplate", assign_roles, lines, models.lines)
-    lines = timed("batch-titles", teasers_from_batch_titles, lines, pages)
-    lines = timed("batch-copies", body_from_copies, lines)
-    lines = timed("dedup", link_repeats, lines)
-    lines = timed("topic", label_topics, lines, models.topic)
-    articles = timed("assemble", assemble_articles, pages, lines)
-    return lines, articles, seconds
+def chunk_statistics(lines: pd.DataFrame, articles: pd.DataFrame) -> Counter[str]:
+    """What the chunk's stages report of their output, as ``section:key`` counts for summary.json."""
+    stats: Counter[str] = Counter({"lines": len(lines)})
+    stats.update(article_counts(articles))
+    for section, counts in (
+        ("role", role_counts(lines)),
+        ("topic", topic_counts(lines)),
+        ("dup", repeat_counts(lines) | story_counts(articles)),
+    ):
+        stats.update({f"{section}:{key}": n for key, n in counts.items()})
+    return stats
 
 
 def chunked(items: Iterable[Page | Problem], size: int, problems: list[Problem]) -> Iterator[list[Page]]:
@@ -142,41 +174,29 @@ def run_batch(
     index = StoryIndex.load(index_path) if index_path else StoryIndex()
     problems: list[Problem] = []
     totals: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
+    timer = StageTimer()
     bar = _progress_bar(len(files), progress)
     with OutputWriter(out) as writer:
         chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
         for lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
             if strict and problems:
                 break
-            start = time.perf_counter()
-            articles = link_stories(articles, index)
-            chunk_seconds["same-story"] = time.perf_counter() - start
-            start = time.perf_counter()
-            writer.write(lines, articles)
-            chunk_seconds["write"] = time.perf_counter() - start
-            seconds.update(chunk_seconds)
-            _count(totals, lines, articles)
+            timer.seconds.update(chunk_seconds)
+            with timer("stories"):
+                articles = link_stories(articles, index)
+            with timer("write"):
+                writer.write(lines, articles)
+            totals.update(chunk_statistics(lines, articles))
         if strict and problems:
             raise BadInputError(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
             )
-        summary = _summary(files, problems, totals, seconds, models, index, started)
+        summary = _summary(files, problems, totals, timer.seconds, models, index, started)
         writer.commit(summary)
     if index_path:
         index.save(index_path)
     bar.close()
     return summary
-
-
-def _count(totals: Counter[str], lines: pd.DataFrame, articles: pd.DataFrame) -> None:
-    totals["pages"] += len(articles)
-    totals["lines"] += len(lines)
-    totals["empty_pages"] += int((articles["n_lines"] == 0).sum())
-    dup_kinds = lines["reason"].str.extract(r"dup:([\w-]+)", expand=False)
-    for prefix, column in (("role", lines["role"]), ("topic", lines["topic"]), ("dup", dup_kinds)):
-        totals.update({f"{prefix}:{k}": int(v) for k, v in column.value_counts().items()})
-    totals["same_story_pages"] += int(articles["dup_of_doc"].notna().sum())
 
 
 def _summary(files, problems, totals, seconds, models, index, started) -> dict[str, Any]:
@@ -192,7 +212,7 @@ def _summary(files, problems, totals, seconds, models, index, started) -> dict[s
         "lines": totals["lines"],
         "roles": section("role:"),
         "topics": section("topic:"),
-        "duplicates": {**section("dup:"), "same_story_pages": totals["same_story_pages"]},
+        "duplicates": section("dup:"),
         "skipped": [str(p) for p in problems if p.skipped],
         "warnings": [str(p) for p in problems if not p.skipped],
         "seconds": {k: round(v, 4) for k, v in sorted(seconds.items())}

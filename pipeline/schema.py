@@ -84,3 +84,8 @@ def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
 def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """`frame` as an Arrow table of exactly `schema` (column order, types, nullability)."""
     return pa.Table.from_pandas(conform(frame, schema), schema=schema, preserve_index=False)
+
+
+def value_counts(column: pd.Series) -> dict[str, int]:
+    """Rows per non-null value of `column`, as plain ints (a stage's statistics for summary.json)."""
+    return {str(k): int(v) for k, v in column.value_counts().items()}

@@ -107,7 +107,7 @@ def test_tiny_bench_run_reports_every_measure(tmp_path):
     for key in ("wall_s", "cpu_s", "pages_per_s", "pages_per_cpu_s", "mb_per_s", "peak_rss_mb", "startup_s"):
         assert run[key] > 0, key
     assert run["pages"] == 50 and run["input_bytes"] > 50 * 1000
-    assert {"segment", "boilerplate", "dedup", "topic", "write"} <= set(run["stage_ms_per_page"])
+    assert {"segment", "roles", "repeats", "topics", "stories", "write"} <= set(run["stage_ms_per_page"])
     jobs = report["jobs"]
     assert jobs["n"] == 50 and jobs["speedup"] > 0 and jobs["identical_output"] is True
     traf = report["trafilatura"]

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from pipeline import process_chunk
 from pipeline.schema import ROLES
-from pipeline.stages.read import Page, Problem, looks_binary, pages_frame, read_text_file
+from pipeline.stages.decode import looks_binary
+from pipeline.stages.formats import read_text_file
+from pipeline.stages.read import Page, Problem, pages_frame
 from pipeline.stages.segment import segment
 
 # every separator str.splitlines() knows, plus a few that are not separators

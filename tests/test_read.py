@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.stages.read import Page, Problem, decode, discover, iter_pages, read_pages
+from pipeline.stages.decode import decode
+from pipeline.stages.read import Page, Problem, discover, iter_pages, read_pages
 from pipeline.stages.segment import segment
 
 TEXT = "Café au lait – naïve “quoted” text\r\nsecond line, déjà vu\rthird\n\nlast line\n"

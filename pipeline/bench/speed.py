@@ -11,7 +11,7 @@ pages/s, MB/s, peak RSS and milliseconds per page per stage (from the run's summ
   in ``<p>``), also a whole process pinned to one core, start-up included; the ratio
   article-pipeline pages/s / trafilatura pages/s is printed for every N (issue 6: >= 2, aim 3);
 - with ``--index``: the same-story index's bytes per page;
-- when `pipeline.bench.index` exists: its results (LSH against brute force, index bytes/page).
+- `pipeline.bench.index`: its results (LSH against brute force, index bytes/page).
 
 Writes OUT/bench.json and OUT/bench.png (time and peak RSS against N, log-log) and prints a table.
 
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--traf-pages", type=int, default=TRAF_PAGES, help="trafilatura sample (0: skip)")
     parser.add_argument("--index", action="store_true", help="also measure the same-story index size")
-    parser.add_argument("--dedup-pages", type=int, default=2000, help="pages for bench_dedup (0: skip)")
+    parser.add_argument("--dedup-pages", type=int, default=2000, help="pages for the index bench (0: skip)")
     parser.add_argument("--gen-jobs", type=int, default=os.cpu_count() or 1, help="generator processes")
     parser.add_argument("--no-plot", action="store_true")
     return parser
@@ -371,15 +371,11 @@ def _jobs_check(n: int, dataset, runs: list[dict], runs_dir: Path) -> dict:
 
 
 def _dedup_bench(n_pages: int, out_dir: Path) -> dict:
-    import importlib.util
-
-    if importlib.util.find_spec("pipeline.bench.index") is None:
-        return {"available": False, "reason": "pipeline/bench_dedup.py not present"}
-    from pipeline.bench import index as bench_dedup  # type: ignore[attr-defined]
+    from pipeline.bench import index as index_bench
 
     start = time.perf_counter()
     try:
-        result = bench_dedup.run(n_pages, out_dir)
+        result = index_bench.run(n_pages, out_dir)
     except Exception as err:  # a broken optional part must not lose the rest of the report
         return {"available": False, "reason": f"{type(err).__name__}: {err}"}
     return {"available": True, "n_pages": n_pages, "wall_s": round(time.perf_counter() - start, 2)} | result

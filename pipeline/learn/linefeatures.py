@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.learn.coherence import COHERENCE_FEATURES, coherence_features
-from pipeline.text.markers import KINDS, match_markers, regex_hits
+from pipeline.text.markers import MARKER_KINDS, match_markers, regex_hits
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from further had has
@@ -78,7 +78,7 @@ BASE_FEATURES = (
     "url",
     "non_ascii_share",
     "cjk_share",
-    *(f"marker_{kind}" for kind in KINDS),
+    *(f"marker_{kind}" for kind in MARKER_KINDS),
     "prose",
 )
 
@@ -394,7 +394,7 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
 
     header = f["marker_list-header"] > 0
     any_marker = np.zeros(n, dtype=bool)
-    for kind in KINDS:
+    for kind in MARKER_KINDS:
         any_marker |= f[f"marker_{kind}"] > 0
     f["log_since_header"] = np.log1p(_since_last(header, starts, page_of, index))
     f["log_since_marker"] = np.log1p(_since_last(any_marker, starts, page_of, index))

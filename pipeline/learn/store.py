@@ -125,8 +125,8 @@ LEGACY_NAMES = {
     },
     "pipeline.topic": {
         "TopicClassifier": "pipeline.learn.topicmodel.TopicClassifier",
-        "LineFeatures": "pipeline.learn.topicmodel.TopicFeatures",
-        "StableTfidfVectorizer": "pipeline.learn.topicmodel.StableTfidfVectorizer",
+        "LineFeatures": "pipeline.learn.topicfeatures.TopicFeatures",
+        "StableTfidfVectorizer": "pipeline.learn.topicfeatures.StableTfidfVectorizer",
     },
 }
 """Where the classes named by models pickled before the package was split into folders live now:

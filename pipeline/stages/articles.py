@@ -8,6 +8,11 @@ import pandas as pd
 PARAGRAPH_SEPARATOR = "\n\n"
 
 
+def article_counts(articles: pd.DataFrame) -> dict[str, int]:
+    """Pages, and pages without a single line: this stage's statistics."""
+    return {"pages": len(articles), "empty_pages": int((articles["n_lines"] == 0).sum())}
+
+
 def assemble_articles(pages: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """One row per page of `pages`: the core article rebuilt from its labelled `lines`.
 

@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from pipeline.schema import value_counts
 from pipeline.sketch import minhash
 from pipeline.sketch.hashing import fold32, mix64
 from pipeline.sketch.lsh import band_pairs
@@ -96,7 +97,8 @@ class InPageParams:
 INPAGE_PARAMS = InPageParams()
 """The configuration every run uses; `summary.json` records `INPAGE_PARAMS.as_dict()`."""
 
-KINDS = ("exact", "near", "contained", "transitive")
+REPEAT_KINDS = ("exact", "near", "contained", "transitive")
+"""What linked a line to its kept copy (`dup_kind`; ";dup:<kind>" in its reason)."""
 
 
 def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> pd.DataFrame:
@@ -110,8 +112,9 @@ def link_repeats(lines: pd.DataFrame, params: InPageParams = INPAGE_PARAMS) -> p
     Returns
     -------
     `lines` with `dup_of` (Int32, line_no of the kept copy, null for unlinked and kept lines),
-    `dup_score` (Float32, similarity to the kept copy) and `reason` (";dup:<kind>" appended on
-    linked lines), shape (n_lines, n_columns + up to 3).
+    `dup_score` (Float32, similarity to the kept copy), `reason` (";dup:<kind>" appended on
+    linked lines) and the working column `dup_kind` (string, the kind; null when unlinked),
+    shape (n_lines, n_columns + up to 4).
     """
     n = len(lines)
     if not n:
@@ -199,7 +202,7 @@ def _stars(group, rank, unit, edges, x):
         at = np.minimum(np.searchsorted(edge_key, lo * n_units + hi), len(edge_key) - 1)
         found = edge_key[at] == lo * n_units + hi
         dup_score[idx[found]] = score[at[found]]
-        dup_kind[idx[found]] = [KINDS[k] for k in kind[at[found]]]
+        dup_kind[idx[found]] = [REPEAT_KINDS[k] for k in kind[at[found]]]
     sizes = _sizes(x)
     smaller = np.maximum(np.minimum(sizes[lo[~found]], sizes[hi[~found]]), 1)
     dup_score[idx[~found]] = _overlap(x, lo[~found], hi[~found]) / smaller
@@ -347,7 +350,7 @@ def _unit_edges(x, shingle, shingle_unit, n_words, unit_text, unit_pages, params
     partial_ok = np.minimum(sizes[i], sizes[j]) >= params.minhash_min_shingles
     by_words = long_enough & ~near & (containment >= np.where(partial_ok, params.contained, 1.0))
     edges = {
-        (int(a), int(b)): (float(s), KINDS.index(k))
+        (int(a), int(b)): (float(s), REPEAT_KINDS.index(k))
         for pick, sim, k in ((near, jaccard, "near"), (by_words, containment, "contained"))
         for a, b, s in zip(i[pick], j[pick], sim[pick], strict=True)
     }
@@ -357,7 +360,7 @@ def _unit_edges(x, shingle, shingle_unit, n_words, unit_text, unit_pages, params
     for a, b, partial in zip(i[check], j[check], partial_ok[check], strict=True):
         c = _despaced_containment(unit_text(a), unit_text(b), params.char_k)
         if c >= (params.despaced_contained if partial else 1.0):
-            edges[(int(a), int(b))] = (c, KINDS.index("contained"))
+            edges[(int(a), int(b))] = (c, REPEAT_KINDS.index("contained"))
 
     # Longer lines holding a shingle too frequent for the inverted index (long pages of
     # templated lines): MinHash signatures, LSH banding for candidates, estimated Jaccard.
@@ -366,7 +369,7 @@ def _unit_edges(x, shingle, shingle_unit, n_words, unit_text, unit_pages, params
     eligible = np.flatnonzero(incomplete & (sizes >= params.minhash_min_shingles))
     if len(eligible) > 1:
         for (p, q), s in _minhash_near(shingle, shingle_unit, eligible, unit_pages, params).items():
-            edges.setdefault((p, q), (s, KINDS.index("near")))
+            edges.setdefault((p, q), (s, REPEAT_KINDS.index("near")))
 
     if not edges:
         empty = np.zeros(0, dtype=np.int64)
@@ -408,4 +411,11 @@ def _with_links(lines, member, kept, dup_score, dup_kind) -> pd.DataFrame:
         reason = pd.Series(pd.NA, index=lines.index, dtype="string")
     tag = pd.Series("dup:" + dup_kind.astype(str), index=lines.index, dtype="string")
     joined = (reason + ";" + tag).where(reason.notna() & (reason != ""), tag)
-    return lines.assign(dup_of=dup_of, dup_score=scores, reason=joined.where(member, reason))
+    kind = pd.array(np.where(member, dup_kind.astype(object), None), dtype="string")
+    return lines.assign(dup_of=dup_of, dup_score=scores, reason=joined.where(member, reason), dup_kind=kind)
+
+
+def repeat_counts(lines: pd.DataFrame) -> dict[str, int]:
+    """How many lines each detector linked: ``{"exact": n, "near": n, ...}`` (this stage's
+    statistics for summary.json)."""
+    return value_counts(lines["dup_kind"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.schema import value_counts
 from pipeline.text.markers import match_markers
 
 
@@ -37,6 +38,11 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
         named = marker != ""
         reasons[rows[named]] = np.char.add("marker:", marker[named].astype(str))
     return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
+
+
+def role_counts(lines: pd.DataFrame) -> dict[str, int]:
+    """Lines per role (this stage's statistics for summary.json)."""
+    return value_counts(lines["role"])
 
 
 def rule_roles(lines: pd.DataFrame, marker: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

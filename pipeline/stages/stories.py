@@ -28,3 +28,8 @@ def link_stories(articles: pd.DataFrame, index: StoryIndex) -> pd.DataFrame:
     DataFrame, shape (n, k + 2)
     """
     return index.link(articles)
+
+
+def story_counts(articles: pd.DataFrame) -> dict[str, int]:
+    """Pages found to repeat an earlier page's story: this stage's statistics."""
+    return {"same_story_pages": int(articles["dup_of_doc"].notna().sum())}

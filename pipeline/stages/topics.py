@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.learn.topicmodel import TopicClassifier
+from pipeline.schema import value_counts
 
 
 def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
@@ -30,3 +31,8 @@ def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
     if "role" in lines:
         topic[(lines["role"] == "boilerplate").to_numpy(dtype=bool, na_value=False)] = None
     return lines.assign(p_on=pd.array(p_on, dtype="Float32"), topic=pd.array(topic, dtype="string"))
+
+
+def topic_counts(lines: pd.DataFrame) -> dict[str, int]:
+    """Lines per topic label, boilerplate (no label) left out: this stage's statistics."""
+    return value_counts(lines["topic"])

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 @dataclass(frozen=True)
 class Marker:
     name: str  # shown in `reason`, e.g. "marker:see-more"
-    kind: str  # one of KINDS
+    kind: str  # one of MARKER_KINDS
     pattern: str  # RE2 / Python regex over the lowercased, stripped line
 
     @property
@@ -135,7 +135,7 @@ MARKERS: tuple[Marker, ...] = (
     ),
 )
 
-KINDS: tuple[str, ...] = (
+MARKER_KINDS: tuple[str, ...] = (
     "list-header",
     "list-prefix",
     "share",
@@ -182,12 +182,12 @@ def match_markers(text: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
 
     Returns
     -------
-    kinds : DataFrame, shape (n_lines, len(KINDS)), 0/1 int8 columns named ``marker_<kind>``.
+    kinds : DataFrame, shape (n_lines, len(MARKER_KINDS)), 0/1 int8 columns named ``marker_<kind>``.
     names : ndarray of object, shape (n_lines,), the first matching marker's name or "".
     """
     n = len(text)
     names = np.full(n, "", dtype=object)
-    kinds = {kind: np.zeros(n, dtype=np.int8) for kind in KINDS}
+    kinds = {kind: np.zeros(n, dtype=np.int8) for kind in MARKER_KINDS}
     if n:
         norm = normalised(text.astype("string").fillna(""))
         short = pc.less_equal(pc.utf8_length(norm), MAX_MARKER_CHARS).to_numpy(zero_copy_only=False)
@@ -201,5 +201,5 @@ def match_markers(text: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
             kinds[marker.kind][rows] = 1
             first = rows[names[rows] == ""]
             names[first] = marker.name
-    frame = pd.DataFrame({f"marker_{kind}": kinds[kind] for kind in KINDS}, index=text.index)
+    frame = pd.DataFrame({f"marker_{kind}": kinds[kind] for kind in MARKER_KINDS}, index=text.index)
     return frame, names

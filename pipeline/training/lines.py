@@ -27,7 +27,7 @@ from pipeline.training.linedata import labelled_lines
 def kept_body(lines: pd.DataFrame, roles: np.ndarray) -> dict[str, str]:
     """articles.body of each page from predicted roles: body lines, exact repeats dropped.
 
-    (The pipeline's dedup stage also drops near-repeats; exact ones are what matters here.)
+    (The pipeline's repeats stage also drops near-repeats; exact ones are what matters here.)
     """
     frame = pd.DataFrame(
         {

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.learn.store import frame_sha256, save_model
-from pipeline.learn.topicmodel import TopicClassifier, line_context
+from pipeline.learn.topicfeatures import line_context
+from pipeline.learn.topicmodel import TopicClassifier
 from pipeline.scoring.corpora import cv_groups, gold_ids, load_gold_lines
 
 LABELS_ON = {"on", "1", "true", "yes"}
