@@ -96,6 +96,18 @@ def test_missing_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert not out.exists() and not versions_dir(out).exists()
 
 
+def test_unusable_index_is_one_line_and_leaves_out_and_index(tmp_path, capsys, previous_out):
+    index = tmp_path / "index.npz"
+    index.write_bytes(b"not an index")
+    before = snapshot(previous_out)
+    batch = str(make_batch(tmp_path / "second", 2))
+    code, _, err = run_cli(capsys, "run", batch, "--out", str(previous_out), "--index", str(index))
+    assert code == cli.EXIT_FAIL
+    assert_one_error_line(err, "not a readable same-story index")
+    assert "StoryIndexError" not in err and "--debug" not in err  # a user's error, not an internal one
+    assert snapshot(previous_out) == before and index.read_bytes() == b"not an index"
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_debug_shows_the_traceback(tmp_path, where):
     argv = ["run", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]

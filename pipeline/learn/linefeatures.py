@@ -43,7 +43,8 @@ _STOP_ARRAY = pa.array(sorted(STOPWORDS))
 
 _SENTENCE_END = r"[.!?…:;。！？][\"'”’)\]」』]*\s*$"
 _BULLET = r"^\s*(?:[-–—•·*►▶»›>|]|\d{1,2}[.)])\s"
-_URL = r"(?:https?://|www\.|\.com\b|\.html?\b|@[a-z0-9-]+\.)"
+_URL_LIKE = r"(?:https?://|www\.|\.com\b|\.html?\b|@[a-z0-9-]+\.)"
+"""A line that mentions a URL, a domain or an e-mail (a feature; `text.urls` finds URL tokens)."""
 
 MAX_CHARS = 2000
 """Lines are cut to this many characters for features (a huge line is prose either way)."""
@@ -284,7 +285,7 @@ def _unique_base_features(texts: list[str]) -> np.ndarray:
         "digit_share": c["digits"] / safe_chars,
         "starts_lower": c["starts_lower"],
         "starts_quote": _has(stripped, r"^[\"'“‘«]"),
-        "url": _has(lower, _URL),
+        "url": _has(lower, _URL_LIKE),
         "non_ascii_share": c["non_ascii"] / safe_chars,
         "cjk_share": cjk / safe_chars,
     }
