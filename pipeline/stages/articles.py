@@ -1,4 +1,4 @@
-"""Assemble stage: labelled lines -> one article row per page, in one vectorised pass per chunk."""
+"""Articles stage: labelled lines -> one article row per page, in one vectorised pass per chunk."""
 
 from __future__ import annotations
 

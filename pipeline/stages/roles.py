@@ -1,4 +1,4 @@
-"""Boilerplate stage: the role of every line (title, body, caption, boilerplate, teaser, comment).
+"""Roles stage: the role of every line (title, body, caption, boilerplate, teaser, comment).
 
 The learned line model (pipeline.learn.linemodel, shipped as models/lines.joblib) labels a whole chunk of
 pages in one vectorised pass. `reason` says why: ``marker:<name>`` when the line is one of the

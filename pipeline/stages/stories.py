@@ -1,4 +1,4 @@
-"""Same-story stage: pages whose article body repeats an earlier page's, in this batch or in the
+"""Stories stage: pages whose article body repeats an earlier page's, in this batch or in the
 persistent index of earlier batches (``--index``).
 
 The one stage that is not page-local: every page is matched against all pages before it, so it

@@ -1,4 +1,4 @@
-"""Topic stage: on / off-topic label and probability for every line.
+"""Topics stage: on / off-topic label and probability for every line.
 
 The classifier (`pipeline.learn.topicmodel.TopicClassifier`, shipped as models/topic.joblib) reads
 each line with its page around it; its learned threshold turns the probability into the label.
