@@ -30,7 +30,7 @@ from pipeline.scoring.corpora import (
     load_gold_lines,
     truth_path,
 )
-from pipeline.scoring.metrics import extraction_f1, score_gold
+from pipeline.scoring.metrics import extraction_f1, format_confusion, role_confusion, score_gold
 from pipeline.sketch.storyindex import StoryIndex
 from pipeline.stages.read import read_pages
 from pipeline.stages.write import OutputWriter
@@ -80,7 +80,9 @@ class Corpus:
                 "pages": len(truth),
                 **extraction_f1([(body, bodies.get(doc, "")) for doc, body in truth.items()]),
             }
-        return score_gold(load_gold_lines(self.path), load_clusters(self.path), paragraphs, articles)
+        gold = load_gold_lines(self.path)
+        scores = score_gold(gold, load_clusters(self.path), paragraphs, articles)
+        return scores | {"role_confusion": role_confusion(gold, paragraphs)}
 
     def referee(self, run_dir: Path) -> dict[str, float] | None:
         """The referee tool's numbers for `run_dir`, when the tools folder is present."""
@@ -236,6 +238,8 @@ def print_report(scores: dict[str, dict], title: str) -> None:
         ]
         for label, key in rows:
             print(f"  {label:16s} {ours[key]:.3f}")
+        print("  roles (rows: gold, columns: predicted):")
+        print("\n".join("    " + line for line in format_confusion(ours["role_confusion"])))
     diffs = agreement(scores)
     if diffs:
         print("\nWARNING: differs from the referee: " + "; ".join(diffs))

@@ -18,6 +18,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from pipeline.schema import ROLES
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -109,6 +111,27 @@ def score_gold(
     out["topic_auc"] = _auc(y_true, y_score)
     out["doc_p"], out["doc_r"] = _story_scores(clusters, articles, set(gold["doc_id"].astype(str)))
     return out
+
+
+def role_confusion(gold: pd.DataFrame, paragraphs: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Lines by gold role (outer key) and predicted role (inner key; "missing" for a gold line
+    the run has no row for), every role of `ROLES` present, zeros included."""
+    predicted = paragraphs.drop_duplicates(["doc_id", "line_no"]).set_index(["doc_id", "line_no"])["role"]
+    role = gold.join(predicted, on=["doc_id", "line_no"])["role"].astype(object).fillna("missing")
+    table = pd.crosstab(gold["gold_role"].astype(object).to_numpy(), role.to_numpy())
+    columns = [*ROLES, *(["missing"] if "missing" in table.columns else [])]
+    table = table.reindex(index=list(ROLES), columns=columns, fill_value=0)
+    return {g: {p: int(table.loc[g, p]) for p in columns} for g in ROLES}
+
+
+def format_confusion(confusion: dict[str, dict[str, int]]) -> list[str]:
+    """Printable lines of a role confusion matrix (rows: gold, columns: predicted)."""
+    columns = list(next(iter(confusion.values())))
+    width = max(len(c) for c in [*columns, *confusion]) + 1
+    lines = ["gold \\ predicted".ljust(width + 2) + "".join(c[:width].rjust(width) for c in columns)]
+    for gold, row in confusion.items():
+        lines.append(gold.ljust(width + 2) + "".join(str(row[c]).rjust(width) for c in columns))
+    return lines
 
 
 def _link_scores(joined: pd.DataFrame) -> tuple[float, float]:
