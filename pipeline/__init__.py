@@ -19,7 +19,21 @@ never imported by a run) and `bench` (`make bench`).
 
 __version__ = "0.1.0"
 
-from pipeline.learn.store import Models, load_models
-from pipeline.run import process_chunk, run_batch
-
 __all__ = ["Models", "__version__", "load_models", "process_chunk", "run_batch"]
+
+_API = {
+    "Models": "pipeline.learn.store",
+    "load_models": "pipeline.learn.store",
+    "process_chunk": "pipeline.run",
+    "run_batch": "pipeline.run",
+}
+
+
+def __getattr__(name: str):
+    # The API is imported on first use (PEP 562), so that importing any part of the package, or
+    # `article-pipeline --help`, does not pay for pandas, scikit-learn and datasketch first.
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

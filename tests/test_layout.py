@@ -110,3 +110,18 @@ print(json.dumps({{"code": code, "modules": sorted(m for m in sys.modules if m.s
     assert "pipeline.stages.write" in result["modules"]  # the run did run
     loaded = [m for m in result["modules"] if m.startswith(NOT_ON_THE_RUN_PATH)]
     assert not loaded, loaded
+
+
+def test_help_imports_none_of_the_heavy_libraries():
+    script = """
+import json, sys
+from pipeline import cli
+try:
+    cli.main(["run", "--help"])
+except SystemExit:
+    pass
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert not loaded & {"pandas", "sklearn", "datasketch", "scipy", "numpy", "pyarrow"}, loaded
