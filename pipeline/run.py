@@ -9,6 +9,7 @@ is passed in explicitly, so another engine can run `process_chunk` over partitio
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import sys
 import time
@@ -44,6 +45,10 @@ and with them the files' bytes are the same on every run."""
 
 class BadInputError(Exception):
     """--strict met a bad page: the run fails and nothing is written."""
+
+
+class NoPagesError(Exception):
+    """The inputs hold no page at all (an empty folder, files with no page): nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +161,15 @@ def run_batch(
     jobs: int = 1,
     chunk_pages: int = CHUNK_PAGES,
     progress: bool | None = None,
+    report: bool = True,
+    max_page_views: int = 200,
 ) -> dict[str, Any]:
-    """Process every page under `inputs` into `out`; returns the summary written there."""
+    """Process every page under `inputs` into `out`; returns the summary written there.
+
+    With `report`, OUT/report.html (pipeline.report) is written into the new version before it
+    becomes OUT, and its seconds are summary["seconds"]["report"]. Raises NoPagesError, with
+    OUT untouched, when the inputs hold no page.
+    """
     started = time.perf_counter()
     files = discover(inputs)
     index = StoryIndex.load(index_path) if index_path else StoryIndex()
@@ -165,8 +177,15 @@ def run_batch(
     totals: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
     bar = _progress_bar(len(files), progress)
+    chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
+    first = next(chunks, None)  # before OutputWriter: no page, nothing touched beside OUT
+    if first is None and not (strict and problems):
+        bar.close()
+        raise NoPagesError(f"no page in the inputs ({len(files)} file(s)): nothing written, OUT untouched")
+    collector = _report_collector(report, max_page_views)
+    report_seconds = 0.0  # kept apart from the stages: the report shows them, not itself
     with OutputWriter(out) as writer:
-        chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
+        chunks = itertools.chain([first], chunks) if first is not None else iter(())
         for lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
             if strict and problems:
                 break
@@ -178,16 +197,44 @@ def run_batch(
             chunk_seconds["write"] = time.perf_counter() - start
             seconds.update(chunk_seconds)
             _count(totals, lines, articles)
+            if collector is not None:
+                start = time.perf_counter()
+                collector.add(lines, articles)
+                report_seconds += time.perf_counter() - start
         if strict and problems:
             raise BadInputError(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
             )
         summary = _summary(files, problems, totals, seconds, models, index, started)
+        if collector is not None:
+            _write_report(collector, summary, writer.version, Path(out).name, started, report_seconds)
         writer.commit(summary)
     if index_path:
         index.save(index_path)
     bar.close()
     return summary
+
+
+def _report_collector(report: bool, max_page_views: int):
+    if not report:
+        return None
+    from .report import ReportCollector
+
+    return ReportCollector(max_page_views=max_page_views)
+
+
+def _write_report(
+    collector, summary: dict[str, Any], version: Path, name: str, started: float, collected: float
+) -> None:
+    """report.html into the version folder. The summary it shows lacks only the report's own
+    seconds (`collected` while the chunks went by, then rendering), added as "report" after."""
+    from .report import REPORT_NAME, render_collected, write_atomic
+
+    start = time.perf_counter()
+    write_atomic(version / REPORT_NAME, render_collected(collector, summary, name))
+    seconds = summary["seconds"]
+    seconds["report"] = round(collected + time.perf_counter() - start, 4)
+    summary["seconds"] = dict(sorted(seconds.items())) | {"total": round(time.perf_counter() - started, 4)}
 
 
 def _count(totals: Counter[str], lines: pd.DataFrame, articles: pd.DataFrame) -> None:
