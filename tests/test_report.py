@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from pipeline import cli
+from pipeline.gold import load_gold_lines
 from pipeline.report import render_report, write_page_view, write_report
 from pipeline.report.render import ReportError, collect_out
 
+from .conftest import shared_path
 from .report_helpers import HOSTILE, Resources, chart_specs, chart_values, make_report_batch, run_cli
 
 
@@ -168,3 +170,34 @@ def test_inputs_without_a_page_exit_3_and_leave_out_untouched(report_out, tmp_pa
     code, _, _ = run_cli(capsys, "run", str(folder), "--out", str(fresh), "--quiet")
     assert code == cli.EXIT_SKIPPED and not fresh.exists() and not (tmp_path / ".fresh.versions").exists()
 
+
+def test_eval_writes_a_report_with_confusion_pr_curve_and_worst_pages(tmp_path, capsys):
+    seeds = shared_path("seeds")
+    out = tmp_path / "e"
+    code = cli.main(
+        ["eval", "--gold", str(seeds), "--out", str(out), "--model", str(copy_topic_model(tmp_path))]
+    )
+    assert code == cli.EXIT_OK and f"eval report: {out / 'report.html'}" in capsys.readouterr().out
+    html = (out / "report.html").read_text(encoding="utf-8")
+    specs = chart_specs(html)
+    cells = pd.DataFrame(chart_values(specs["seeds-confusion"]))
+    gold = load_gold_lines(seeds)
+    assert cells["lines"].sum() == len(gold)
+    assert dict(cells.groupby("gold")["lines"].sum()[lambda s: s > 0]) == dict(
+        gold["gold_role"].value_counts()
+    )
+    layers = specs["seeds-pr"]["layer"]
+    assert len(layers) == 2  # the curve and the pipeline's own operating point
+    assert "Worst pages by body F1" in html and html.count('<section class="pageview"') >= 1
+    assert "<th>gold</th>" in html
+
+
+def copy_topic_model(tmp_path: Path) -> Path:
+    """The shipped topic model, copied (eval writes its PR curve beside the model it is given)."""
+    import shutil
+
+    from pipeline import config
+
+    for suffix in (".joblib", ".json"):
+        shutil.copy(config.default_topic_model().with_suffix(suffix), tmp_path / f"topic{suffix}")
+    return tmp_path / "topic.joblib"
