@@ -70,3 +70,19 @@ def chart_specs(html: str) -> dict:
 def chart_values(spec: dict) -> list[dict]:
     """The data rows of a single-view spec (Altair puts them in "datasets")."""
     return next(iter(spec["datasets"].values()))
+
+
+def view_rows(html: str) -> list[list[list]]:
+    """The line rows of every page view of a report, by view number."""
+    found = re.search(r'<script type="application/json" id="view-rows">(.*?)</script>', html, re.S)
+    assert found, "no page view rows in the report"
+    return json.loads(found.group(1))
+
+
+def view_of(html: str, doc_id: str) -> tuple[str, list[list]]:
+    """The header markup and the line rows of the view of `doc_id`."""
+    at = html.index(f"<dd><code>{doc_id}</code></dd>")
+    start = html.rindex('<section class="pageview', 0, at)
+    header = html[start : html.index("</section>", at)]
+    number = int(re.search(r'data-view="(\d+)"', header).group(1))
+    return header, view_rows(html)[number]

@@ -18,7 +18,16 @@ from pipeline.report import render_report, write_page_view, write_report
 from pipeline.report.render import ReportError, collect_out
 
 from .conftest import shared_path
-from .report_helpers import HOSTILE, Resources, chart_specs, chart_values, make_report_batch, run_cli
+from .report_helpers import (
+    HOSTILE,
+    Resources,
+    chart_specs,
+    chart_values,
+    make_report_batch,
+    run_cli,
+    view_of,
+    view_rows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +89,21 @@ def test_same_story_page_has_a_view_linking_its_original(report_out):
     copy = articles[articles["dup_of_doc"].notna()]
     assert copy["doc_id"].tolist() == ["zz_copy"], "the batch should hold one same-story copy"
     html = write_report(report_out).read_text(encoding="utf-8")
-    view = html[html.index("<code>zz_copy</code></dd>") :]
-    view = view[: view.index("</section>")]
-    assert "same story as" in view and copy["dup_of_doc"].iloc[0] in view
-    assert view.count("<tr id=") == int(copy["n_lines"].iloc[0])
+    header, rows = view_of(html, "zz_copy")
+    assert "same story as" in header and copy["dup_of_doc"].iloc[0] in header
+    lines = pd.read_parquet(report_out / "paragraphs.parquet").query("doc_id == 'zz_copy'")
+    assert [r[0] for r in rows] == lines["line_no"].tolist() and [r[1] for r in rows] == lines[
+        "text"
+    ].tolist()
+    assert [r[2] for r in rows] == lines["role"].tolist()
+    assert [r[3] for r in rows] == [None if pd.isna(d) else int(d) for d in lines["dup_of"]]
 
 
 def test_page_text_is_escaped(report_out):
     html = write_report(report_out).read_text(encoding="utf-8")
-    assert HOSTILE not in html
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert HOSTILE not in html and "<b>bold</b>" not in html
+    _, rows = view_of(html, "markup")
+    assert HOSTILE in [r[1] for r in rows]  # the data itself is intact
 
 
 def test_no_resource_is_fetched_from_outside_the_file(report_out):
@@ -120,7 +134,7 @@ def test_report_command_page_view_and_bad_id(report_out, tmp_path, capsys):
     code, out, err = run_cli(capsys, "report", str(report_out), "--page", "markup", "--dest", str(dest))
     assert code == cli.EXIT_OK and err == "" and str(dest) in out
     view = dest.read_text(encoding="utf-8")
-    assert "Headline of a page" in view and HOSTILE not in view
+    assert HOSTILE not in view and HOSTILE in [r[1] for r in view_of(view, "markup")[1]]
     code, out, err = run_cli(capsys, "report", str(report_out), "--page", "no-such-page")
     assert code == cli.EXIT_FAIL and out == ""
     assert err.count("\n") == 1 and "no page 'no-such-page'" in err
@@ -189,7 +203,11 @@ def test_eval_writes_a_report_with_confusion_pr_curve_and_worst_pages(tmp_path, 
     layers = specs["seeds-pr"]["layer"]
     assert len(layers) == 2  # the curve and the pipeline's own operating point
     assert "Worst pages by body F1" in html and html.count('<section class="pageview"') >= 1
-    assert "<th>gold</th>" in html
+    assert 'data-gold="1"' in html
+    views = view_rows(html)
+    gold_of = dict(zip(zip(gold["doc_id"], gold["line_no"], strict=True), gold["gold_role"], strict=True))
+    doc = re.search(r"<dd><code>([^<]+)</code></dd>", html).group(1)
+    assert [r[8] for r in views[0]] == [gold_of.get((doc, r[0])) for r in views[0]]
 
 
 def copy_topic_model(tmp_path: Path) -> Path:

@@ -108,4 +108,8 @@ def test_pages_table_filters_and_a_page_view_opens(open_page, report, tmp_path):
     assert view.is_visible() and "zz_copy" in view.inner_text()
     assert view.locator("tr[id]").count() > 5
     screenshot(page, tmp_path, "report-page-view.png", full=False)
+    repeat = view.locator("tr.r-repeat a").first  # a repeated line links to the line kept
+    kept = repeat.get_attribute("href")
+    repeat.click()
+    assert page.locator("tr.hit").get_attribute("id") == kept.lstrip("#")
     assert seen["errors"] == [] and seen["outside"] == []

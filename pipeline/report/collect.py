@@ -11,6 +11,7 @@ an analyst checks first (same-story copies, pages with dropped body-like lines).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,8 +21,10 @@ import pandas as pd
 from ..schema import ROLES
 
 P_ON_BINS = 40
-BODY_LIKE_WORDS = 25
-"""A line this long that the article leaves out is "body-like": prose that may be a lost paragraph."""
+BODY_LIKE_CHARS = 150
+"""A line this long (about 25 words) that the article leaves out is "body-like": prose that may be
+a lost paragraph."""
+DUP_KIND = re.compile(r"dup:([\w-]+)")
 
 ARTICLE_COLUMNS = ["doc_id", "url", "title", "n_lines", "n_teasers", "p_on", "dup_of_doc", "doc_dup_score"]
 LINE_COLUMNS = ["doc_id", "line_no", "text", "role", "dup_of", "dup_score", "topic", "p_on", "reason"]
@@ -44,32 +47,32 @@ class ReportCollector:
     def add(self, lines: pd.DataFrame, articles: pd.DataFrame) -> None:
         """Count one chunk: `lines` (PARAGRAPHS columns) and `articles` (ARTICLES) of the same pages."""
         lines = lines[[c for c in LINE_COLUMNS if c in lines.columns]].reset_index(drop=True)
-        role = lines["role"].astype(object)
-        text_len = lines["text"].str.len().fillna(0).astype(np.int64)
+        # integer codes and numpy arrays: string comparisons over a chunk's 85k lines cost 10x more
+        role = pd.Categorical(lines["role"], categories=ROLES).codes
+        body = role == ROLES.index("body")
+        text_len = lines["text"].str.len().fillna(0).to_numpy(dtype=np.int64)
         repeat = lines["dup_of"].notna().to_numpy()
-        kept = (role == "body").to_numpy() & ~repeat
+        kept = body & ~repeat
         self.n_lines += len(lines)
-        self.roles.update(role.value_counts().to_dict())
-        kinds = lines["reason"].str.extract(r"dup:([\w-]+)", expand=False)
-        self.duplicates.update(kinds.value_counts().to_dict())
-        self.chars["body (kept)"] += int(text_len[kept].sum())
-        self.chars["body repeats"] += int(text_len[(role == "body").to_numpy() & repeat].sum())
-        for name in ROLES:
-            if name != "body":
-                self.chars[name] += int(text_len[(role == name).to_numpy()].sum())
-        body_p = lines["p_on"][(role == "body").to_numpy()].astype(float).dropna().to_numpy()
-        self.p_on_counts += np.histogram(body_p, bins=P_ON_BINS, range=(0.0, 1.0))[0]
-
-        words = lines["text"].str.count(" ").fillna(0).to_numpy() + 1
-        body_like = ~kept & (role != "title").to_numpy() & (words >= BODY_LIKE_WORDS)
-        per_page = pd.DataFrame(
-            {"doc_id": lines["doc_id"], "chars": text_len, "kept": np.where(kept, text_len, 0)}
-        ).assign(body_like=body_like)
-        sums = per_page.groupby("doc_id", sort=False).agg(
-            chars=("chars", "sum"), kept=("kept", "sum"), body_like=("body_like", "sum")
+        per_role = np.bincount(role[role >= 0], minlength=len(ROLES))
+        self.roles.update({name: int(n) for name, n in zip(ROLES, per_role, strict=True) if n})
+        for reason, n in lines["reason"].value_counts().items():  # a few distinct reasons
+            self.duplicates.update(dict.fromkeys(DUP_KIND.findall(str(reason)), int(n)))
+        chars_per_role = np.bincount(role[role >= 0], weights=text_len[role >= 0], minlength=len(ROLES))
+        self.chars.update(
+            {name: int(n) for name, n in zip(ROLES, chars_per_role, strict=True) if name != "body"}
         )
+        self.chars["body (kept)"] += int(text_len[kept].sum())
+        self.chars["body repeats"] += int(text_len[body & repeat].sum())
+        body_p = lines["p_on"].to_numpy(dtype=float, na_value=np.nan)[body]
+        self.p_on_counts += np.histogram(body_p[~np.isnan(body_p)], bins=P_ON_BINS, range=(0.0, 1.0))[0]
+
         pages = articles[ARTICLE_COLUMNS].reset_index(drop=True)
-        pages = pages.join(sums, on="doc_id").fillna({"chars": 0, "kept": 0, "body_like": 0})
+        page = pd.Index(pages["doc_id"]).get_indexer(lines["doc_id"])
+        body_like = ~kept & (role != ROLES.index("title")) & (text_len >= BODY_LIKE_CHARS)
+        pages["chars"] = np.bincount(page, weights=text_len, minlength=len(pages)).astype(np.int64)
+        pages["kept"] = np.bincount(page[kept], weights=text_len[kept], minlength=len(pages)).astype(np.int64)
+        pages["body_like"] = np.bincount(page[body_like], minlength=len(pages))
         pages["order"] = np.arange(len(pages)) + sum(len(p) for p in self._pages)
         self._pages.append(pages)
         self._sample(lines, pages)

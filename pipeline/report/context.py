@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..schema import ROLES
@@ -29,23 +30,37 @@ def _text(value: Any) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def page_view(view: int, page: dict[str, Any], lines: pd.DataFrame, views: dict[str, int]) -> dict:
-    """One page's view: header fields and every line in order, each a dict of display strings."""
-    frame = lines.sort_values("line_no", kind="stable")
-    rows = pd.DataFrame(
-        {
-            "n": frame["line_no"].astype(int),
-            "text": frame["text"].fillna("").astype(str),
-            "role": frame["role"].fillna("").astype(str),
-            "dup_of": frame["dup_of"].map(lambda v: "" if pd.isna(v) else str(int(v))),
-            "dup_score": frame["dup_score"].astype(float).map(lambda v: "" if math.isnan(v) else f"{v:.2f}"),
-            "topic": frame["topic"].fillna("").astype(str),
-            "p_on": frame["p_on"].astype(float).map(lambda v: "" if math.isnan(v) else f"{v:.2f}"),
-            "reason": frame["reason"].fillna("").astype(str),
-        }
-    )
-    if "gold_role" in frame:
-        rows["gold"] = frame["gold_role"].fillna("").astype(str).to_numpy()
+def line_rows(lines: pd.DataFrame) -> list[list]:
+    """Each line as [n, text, role, dup_of, dup_score, topic, p_on, reason] (+ the gold role when
+    `lines` has gold_role), None where missing: JSON for the page view's script, which draws the
+    rows with textContent (tens of thousands of rows as template markup would cost seconds and
+    triple the file)."""
+    columns = [
+        lines["line_no"].astype(int).tolist(),
+        _strings(lines["text"]),
+        _strings(lines["role"]),
+        _optional(lines["dup_of"], 0),
+        _optional(lines["dup_score"], 2),
+        _strings(lines["topic"]),
+        _optional(lines["p_on"], 3),
+        _strings(lines["reason"]),
+    ]
+    if "gold_role" in lines:
+        columns.append(_strings(lines["gold_role"]))
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _strings(series: pd.Series) -> list[str | None]:
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _optional(series: pd.Series, digits: int) -> list[float | int | None]:
+    values = series.to_numpy(dtype=float, na_value=np.nan).round(digits).tolist()
+    return [None if math.isnan(v) else (int(v) if digits == 0 else v) for v in values]
+
+
+def page_view(view: int, page: dict[str, Any], rows: list[list], views: dict[str, int]) -> dict:
+    """One page's view: its header fields, and its line rows (`line_rows`) in page order."""
     original = _text(page.get("dup_of_doc"))
     return {
         "view": view,
@@ -58,7 +73,9 @@ def page_view(view: int, page: dict[str, Any], lines: pd.DataFrame, views: dict[
         "dup_of_view": views.get(original),
         "doc_dup_score": _num(page.get("doc_dup_score"), 2),
         "extra": page.get("extra", {}),
-        "lines": rows.to_dict("records"),
+        "gold": bool(rows) and len(rows[0]) > 8,
+        "n_lines": len(rows),
+        "rows": rows,
     }
 
 
@@ -71,10 +88,13 @@ def page_views(collector: ReportCollector, pages: pd.DataFrame) -> tuple[list[di
     lines = collector.sampled_lines()
     sampled = pages[pages["doc_id"].isin(set(lines["doc_id"]))].sort_values("order")
     views = {str(doc): i for i, doc in enumerate(sampled["doc_id"])}
-    by_doc = dict(tuple(lines.groupby("doc_id", sort=False)))
+    view_of_line = lines["doc_id"].astype(str).map(views).to_numpy()
+    order = np.lexsort((lines["line_no"].to_numpy(dtype=np.int64), view_of_line))
+    rows = line_rows(lines.iloc[order])
+    starts = np.searchsorted(view_of_line[order], np.arange(len(views) + 1))
     built = [
-        page_view(views[str(page["doc_id"])], page, by_doc[page["doc_id"]], views)
-        for page in sampled.to_dict("records")
+        page_view(i, page, rows[starts[i] : starts[i + 1]], views)
+        for i, page in enumerate(sampled.to_dict("records"))
     ]
     return built, views
 
@@ -125,6 +145,7 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
             "seconds": (summary.get("seconds") or {}).get("total"),
             "threshold": _num(threshold),
             "skipped": len(summary.get("skipped") or []),
+            "on_topic": int((pages["p_on"].astype(float) >= (0.5 if threshold is None else threshold)).sum()),
         },
         "models": {
             kind: {"sha256": card.get("sha256") or "", "threshold": _num(card.get("threshold"))}

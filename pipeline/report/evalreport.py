@@ -20,7 +20,7 @@ from ..metrics import extraction_f1, gold_body
 from ..schema import ROLES
 from . import charts
 from .collect import ReportCollector
-from .context import page_view
+from .context import line_rows, page_view
 from .render import REPORT_NAME, render, write_atomic
 
 WORST_PAGES = 10
@@ -118,8 +118,8 @@ def corpus_section(corpus, run_dir: Path, scores: dict[str, Any], first_view: in
         section["worst"].append({**row, "view": number if doc in pages.index else None})
         if doc in pages.index:
             page = pages.loc[doc].to_dict() | {"extra": {"body F1": scores_text}}
-            empty = pd.DataFrame(columns=[*lines.columns])
-            section["views"].append(page_view(number, page, by_doc.get(doc, empty), {}))
+            rows = line_rows(by_doc[doc].sort_values("line_no")) if doc in by_doc else []
+            section["views"].append(page_view(number, page, rows, {}))
     return section
 
 

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from . import charts
 from .bundle import vega_bundle
 from .collect import ARTICLE_COLUMNS, LINE_COLUMNS, ReportCollector
-from .context import build_context, page_view
+from .context import build_context, line_rows, page_view
 
 REPORT_NAME = "report.html"
 
@@ -158,7 +158,7 @@ def write_page_view(out: Path, doc_id: str, dest: Path | None = None) -> Path:
     collector = ReportCollector(max_page_views=1)
     collector.add(lines.to_pandas(), articles.to_pandas())
     page = collector.pages().iloc[0].to_dict()
-    view = page_view(0, page, collector.sampled_lines(), {})
+    view = page_view(0, page, line_rows(collector.sampled_lines().sort_values("line_no")), {})
     threshold = (summary.get("models") or {}).get("topic", {}).get("threshold")
     dest = (
         Path(dest)

@@ -22,12 +22,6 @@
     var count = document.getElementById("page-count");
     var more = document.getElementById("page-more");
     var shown = 100, matching = rows;
-    function cell(tr, text, cls) {
-      var td = tr.insertCell();
-      td.textContent = text;
-      if (cls) td.className = cls;
-      return td;
-    }
     function fmt(x, pct) {
       if (x === null) return "–";
       return pct ? Math.round(x * 100) + "%" : x.toFixed(3);
@@ -70,8 +64,73 @@
     draw();
   }
 
+  // Page views: rows from inline JSON, drawn (textContent only) when a view is first opened.
+  var viewRows = null;
+  function cell(tr, text, cls) {
+    var td = tr.insertCell();
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+  function fixed(x, digits) {
+    return x === null ? "" : x.toFixed(digits);
+  }
+  function drawView(section) {
+    if (section.dataset.drawn) return;
+    if (viewRows === null) viewRows = JSON.parse(document.getElementById("view-rows").textContent);
+    var gold = section.dataset.gold === "1";
+    var table = section.querySelector("table.lines");
+    var head = table.createTHead().insertRow();
+    var names = ["#", "text", "role"].concat(gold ? ["gold"] : [], ["dup of", "score", "topic", "p_on", "reason"]);
+    names.forEach(function (name) {
+      var th = document.createElement("th");
+      th.textContent = name;
+      head.appendChild(th);
+    });
+    var body = table.createTBody();
+    viewRows[+section.dataset.view].forEach(function (r) {
+      var tr = body.insertRow();
+      tr.id = section.id + "-" + r[0];
+      var repeat = r[3] !== null && r[2] === "body";
+      tr.className = "r-" + (repeat ? "repeat" : r[2]) + (gold && r[8] !== r[2] ? " wrong" : "");
+      cell(tr, r[0], "n");
+      cell(tr, r[1], "t");
+      cell(tr, r[2], "role");
+      if (gold) cell(tr, r[8] || "", "role");
+      var dup = cell(tr, "", "");
+      if (r[3] !== null) {
+        var a = document.createElement("a");
+        a.href = "#" + section.id + "-" + r[3];
+        a.title = "repeats line " + r[3];
+        a.textContent = "\u2192" + r[3];
+        dup.appendChild(a);
+      }
+      cell(tr, fixed(r[4], 2), "");
+      cell(tr, r[5] || "", "");
+      cell(tr, fixed(r[6], 2), "");
+      cell(tr, r[7] || "", "reason");
+    });
+    section.dataset.drawn = "1";
+  }
+  function openFromHash() {
+    var match = /^#(v\d+)(-\d+)?$/.exec(location.hash);
+    if (!match) return;
+    var section = document.getElementById(match[1]);
+    if (!section) return;
+    document.querySelectorAll(".pageview.open").forEach(function (s) { s.classList.remove("open"); });
+    document.querySelectorAll("tr.hit").forEach(function (tr) { tr.classList.remove("hit"); });
+    drawView(section);
+    section.classList.add("open");
+    var target = document.getElementById(location.hash.slice(1)) || section;
+    if (target !== section) target.classList.add("hit");
+    target.scrollIntoView();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     pagesTable();
+    document.querySelectorAll(".pageview.open").forEach(drawView);
+    openFromHash();
   });
+  window.addEventListener("hashchange", openFromHash);
 })();
