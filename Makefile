@@ -9,10 +9,10 @@ export ARTICLE_PIPELINE_SHARED := $(abspath $(SHARED))
 LABELS := data/labels/sea-extra
 HELDOUT := data/labels/sea-heldout
 
-.PHONY: help setup run test train eval bench lint clean
+.PHONY: help setup run test test-browser train eval bench lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ run: $(STAMP) ## process seeds/ into out/seeds/ and print a summary
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
+
+test-browser: $(STAMP) ## the run report in headless Chromium (installs chromium and playwright if missing)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } } || \
+		echo "chromium could not be installed: the browser test will skip"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-browser.lock
+	$(BIN)/python -m pytest -q tests/test_report_browser.py
 
 train: $(STAMP) ## retrain the shipped models (topic: sea-dev + seeds + data/labels; lines: + zyte-dev)
 	$(BIN)/article-pipeline train --out models/topic.joblib \

@@ -1,4 +1,4 @@
-"""Command line: ``article-pipeline run | train | eval | explain``; ``--help`` on each.
+"""Command line: ``article-pipeline run | report | train | eval | explain``; ``--help`` on each.
 
 Exit codes
 ----------
@@ -8,7 +8,9 @@ Exit codes
      output folder, a full disk, a missing, modified or incompatible model, an internal error
 2    usage error (unknown option, missing argument)
 3    success, but bad inputs were skipped: one ``warning: FILE[:LINE]: reason`` line each on
-     stderr, all listed in OUT/summary.json ("skipped")
+     stderr, all listed in OUT/summary.json ("skipped"); or the inputs hold no page at all
+     (an empty folder, a glob matching no page): one ``warning:`` line, nothing written, OUT
+     and INDEX untouched
 4    ``--strict`` met a bad input (a skipped page, or a warning such as a renamed duplicate id):
      nothing written, OUT and INDEX untouched
 130  interrupted (Ctrl-C): nothing written
@@ -73,6 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--strict", action="store_true", help="any bad input fails the run, nothing written")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument("--no-report", action="store_true", help="do not write OUT/report.html")
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="(re)build OUT/report.html, or one page's view",
+        description="Rebuild OUT/report.html from an existing OUT, or with --page write the view of "
+        "one page (every line coloured by role, with its duplicates, topic and reasons).",
+    )
+    report.add_argument("out", metavar="OUT", help="a run's output folder")
+    report.add_argument("--page", metavar="DOC_ID", help="write this page's view instead of the report")
+    report.add_argument("--dest", help="file for --page (default OUT/page-<hash of DOC_ID>.html)")
+    report.add_argument(
+        "--max-pages",
+        type=positive_int,
+        default=200,
+        metavar="N",
+        help="page views in the report (default 200)",
+    )
 
     train = commands.add_parser("train", parents=[common], help="train the topic (or line-role) model")
     train.add_argument(
@@ -111,22 +132,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.errors import NoPagesError
     from pipeline.learn.store import load_models
     from pipeline.run import run_batch
 
     models = load_models(args.model, args.line_model)
-    summary = run_batch(
-        args.dumps,
-        args.out,
-        models,
-        index_path=args.index,
-        strict=args.strict,
-        jobs=args.jobs,
-        progress=None if not args.quiet else False,
-    )
+    try:
+        summary = run_batch(
+            args.dumps,
+            args.out,
+            models,
+            index_path=args.index,
+            strict=args.strict,
+            jobs=args.jobs,
+            progress=None if not args.quiet else False,
+            report=not args.no_report,
+        )
+    except NoPagesError as err:
+        print(f"warning: {err}", file=sys.stderr)
+        return EXIT_SKIPPED
     if not args.quiet:
         print_summary(Path(args.out), summary)
     return EXIT_SKIPPED if summary["skipped"] else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import write_page_view, write_report
+
+    if args.page is not None:
+        path = write_page_view(Path(args.out), args.page, Path(args.dest) if args.dest else None)
+    else:
+        path = write_report(Path(args.out), max_page_views=args.max_pages)
+    print(f"wrote {path}")
+    return EXIT_OK
 
 
 def print_summary(out: Path, summary: dict) -> None:
@@ -138,6 +176,8 @@ def print_summary(out: Path, summary: dict) -> None:
     print("roles  " + "  ".join(f"{k} {v}" for k, v in summary["roles"].items()))
     print("topics " + "  ".join(f"{k} {v}" for k, v in summary["topics"].items()))
     print("dups   " + "  ".join(f"{k} {v}" for k, v in summary["duplicates"].items()))
+    if "report" in summary["seconds"]:
+        print(f"report open {out}/report.html")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -182,7 +222,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "eval": cmd_eval, "explain": cmd_explain}
+COMMANDS = {
+    "run": cmd_run,
+    "report": cmd_report,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "explain": cmd_explain,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,3 +29,11 @@ class StoryIndexError(PipelineError, ValueError):
 
 class BadInputError(PipelineError):
     """--strict met a bad page: the run fails and nothing is written."""
+
+
+class NoPagesError(PipelineError):
+    """The inputs hold no page at all (an empty folder, files with no page): nothing is written."""
+
+
+class ReportError(PipelineError):
+    """A report cannot be built (no such OUT, no such page)."""

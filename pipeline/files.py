@@ -25,8 +25,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's files are private; ours are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_path(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """`atomic_write_bytes` of `text` in UTF-8; returns `path`."""
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
+    return Path(path)

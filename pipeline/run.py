@@ -12,6 +12,7 @@ is passed in explicitly, so another engine can run `process_chunk` over partitio
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import sys
 import time
@@ -24,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.errors import BadInputError
+from pipeline.errors import BadInputError, NoPagesError
 from pipeline.learn.store import Models
 from pipeline.sketch.storyindex import StoryIndex
 from pipeline.stages.articles import article_counts, assemble_articles
@@ -167,8 +168,15 @@ def run_batch(
     jobs: int = 1,
     chunk_pages: int = CHUNK_PAGES,
     progress: bool | None = None,
+    report: bool = True,
+    max_page_views: int = 200,
 ) -> dict[str, Any]:
-    """Process every page under `inputs` into `out`; returns the summary written there."""
+    """Process every page under `inputs` into `out`; returns the summary written there.
+
+    With `report`, OUT/report.html (pipeline.report) is written into the new version before it
+    becomes OUT, and its seconds are summary["seconds"]["report"]. Raises NoPagesError, with
+    OUT untouched, when the inputs hold no page.
+    """
     started = time.perf_counter()
     files = discover(inputs)
     index = StoryIndex.load(index_path) if index_path else StoryIndex()
@@ -176,8 +184,15 @@ def run_batch(
     totals: Counter[str] = Counter()
     timer = StageTimer()
     bar = _progress_bar(len(files), progress)
+    chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
+    first = next(chunks, None)  # before OutputWriter: no page, nothing touched beside OUT
+    if first is None and not (strict and problems):
+        bar.close()
+        raise NoPagesError(f"no page in the inputs ({len(files)} file(s)): nothing written, OUT untouched")
+    collector = _report_collector(report, max_page_views)
+    report_timer = StageTimer()  # apart from the stages: the report shows their seconds, not its own
     with OutputWriter(out) as writer:
-        chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
+        chunks = itertools.chain([first], chunks) if first is not None else iter(())
         for lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
             if strict and problems:
                 break
@@ -187,16 +202,45 @@ def run_batch(
             with timer("write"):
                 writer.write(lines, articles)
             totals.update(chunk_statistics(lines, articles))
+            if collector is not None:
+                with report_timer("report"):
+                    collector.add(lines, articles)
         if strict and problems:
             raise BadInputError(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
             )
         summary = _summary(files, problems, totals, timer.seconds, models, index, started)
+        if collector is not None:
+            collected = report_timer.seconds["report"]
+            _write_report(collector, summary, writer.version, Path(out).name, started, collected)
         writer.commit(summary)
     if index_path:
         index.save(index_path)
     bar.close()
     return summary
+
+
+def _report_collector(report: bool, max_page_views: int):
+    if not report:
+        return None
+    from pipeline.report import ReportCollector
+
+    return ReportCollector(max_page_views=max_page_views)
+
+
+def _write_report(
+    collector, summary: dict[str, Any], version: Path, name: str, started: float, collected: float
+) -> None:
+    """report.html into the version folder. The summary it shows lacks only the report's own
+    seconds (`collected` while the chunks went by, then rendering), added as "report" after."""
+    start = time.perf_counter()  # the imports (Altair, Jinja2) are part of what the report costs
+    from pipeline.files import atomic_write_text
+    from pipeline.report import REPORT_NAME, render_collected
+
+    atomic_write_text(version / REPORT_NAME, render_collected(collector, summary, name))
+    seconds = summary["seconds"]
+    seconds["report"] = round(collected + time.perf_counter() - start, 4)
+    summary["seconds"] = dict(sorted(seconds.items())) | {"total": round(time.perf_counter() - started, 4)}
 
 
 def _summary(files, problems, totals, seconds, models, index, started) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def complete_output(out: Path, pages: int) -> bool:
     if not summary.exists():
         return False
     files = {p.name for p in out.resolve().iterdir()}
-    return files == {"paragraphs.parquet", "articles.parquet", "summary.json"} and (
+    return files == {"paragraphs.parquet", "articles.parquet", "report.html", "summary.json"} and (
         json.loads(summary.read_text())["pages"] == pages
     )
 

@@ -29,6 +29,7 @@ LAYERS = {
     "sketch": 2,
     "learn": 3,
     "stages": 4,
+    "report": 4.5,
     "run": 5,
     "scoring": 6,
     "training": 7,
@@ -64,7 +65,7 @@ def _exists(module: str) -> bool:
     return (PACKAGE / relative).with_suffix(".py").exists() or (PACKAGE / relative / "__init__.py").exists()
 
 
-def layer(module: str) -> int:
+def layer(module: str) -> float:
     parts = module.split(".")
     return LAYERS[parts[1] if len(parts) > 1 else ""]
 

@@ -167,6 +167,8 @@ def run_pipeline(data: Path, out: Path, jobs: int = 1, index: Path | None = None
         run_total_s=seconds.get("total"),
         # what the process spent outside run_batch: interpreter, imports, model loading
         startup_s=round(result["wall_s"] - seconds.get("total", 0.0), 3),
+        # issue 13: the run report's share of the run (budget 5 %; 0 with --no-report)
+        report_share=round(seconds.get("report", 0.0) / max(seconds.get("total", 0.0), 1e-9), 4),
         stage_ms_per_page={k: round(1000 * v / pages, 3) for k, v in stages.items()}
         | {"read+other": round(1000 * (seconds.get("total", 0.0) - sum(stages.values())) / pages, 3)},
         output_sha256={name: _sha256(out / name) for name in ("paragraphs.parquet", "articles.parquet")},
@@ -401,7 +403,7 @@ def _run_line(run: dict) -> str:
         return f"run   N={run['n']:>9,}  FAILED (exit {run['exit_code']}): {run.get('error')}"
     return (
         f"run   N={run['n']:>9,}  {run['wall_s']:8.1f} s  {run['pages_per_s']:8.1f} pages/s  "
-        f"{run['peak_rss_mb']:8.0f} MB"
+        f"{run['peak_rss_mb']:8.0f} MB  report {100 * run.get('report_share', 0.0):.1f} %"
     )
 
 

@@ -305,5 +305,8 @@ def evaluate(
             threshold = models.topic_card.get("threshold") if models is not None else None
             print(f"precision-recall curve: {write_pr_curve(y, p, pr_curve, threshold=threshold)}")
     (out / "eval.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=float) + "\n")
+    from pipeline.evaluation.report import write_eval_report
+
+    print(f"eval report: {write_eval_report(out, corpora, result)}")
     print(f"\nrun folders and eval.json in {out}")
     return result
