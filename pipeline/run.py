@@ -156,8 +156,29 @@ def run_batch(
     jobs: int = 1,
     chunk_pages: int = CHUNK_PAGES,
     progress: bool | None = None,
+    engine: str = "local",
+    **engine_options: Any,
 ) -> dict[str, Any]:
-    """Process every page under `inputs` into `out`; returns the summary written there."""
+    """Process every page under `inputs` into `out`; returns the summary written there.
+
+    ``engine="dask"`` runs the same chunks on a Dask cluster, with the same tables
+    (`pipeline.engines.dask.run_batch_dask`; `engine_options`: scheduler, workers, partition_pages).
+    """
+    if engine == "dask":
+        from .engines.dask import run_batch_dask
+
+        return run_batch_dask(
+            inputs,
+            out,
+            models,
+            index_path,
+            strict,
+            chunk_pages=chunk_pages,
+            progress=progress,
+            **engine_options,
+        )
+    if engine != "local" or engine_options:
+        raise ValueError(f"engine {engine!r} with options {sorted(engine_options)}: not supported")
     started = time.perf_counter()
     files = discover(inputs)
     index = StoryIndex.load(index_path) if index_path else StoryIndex()
@@ -183,6 +204,7 @@ def run_batch(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
             )
         summary = _summary(files, problems, totals, seconds, models, index, started)
+        summary["engine"] = {"name": "local", "jobs": jobs, "chunk_pages": chunk_pages}
         writer.commit(summary)
     if index_path:
         index.save(index_path)
