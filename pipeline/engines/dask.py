@@ -230,6 +230,7 @@ def _connect(scheduler: str | None, workers: int) -> Iterator[Client]:
     dask.config.set({"dataframe.convert-string": False, "logging.distributed": "error"})
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
+        _reachable(scheduler)
         with Client(scheduler, timeout="20s") as client:
             client.wait_for_workers(1, timeout=60)
             yield client
@@ -245,3 +246,18 @@ def _connect(scheduler: str | None, workers: int) -> Iterator[Client]:
         Client(cluster) as client,
     ):
         yield client
+
+
+def _reachable(address: str) -> None:
+    """Fail fast, in one line, when nothing listens at a tcp:// scheduler address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    where = urlsplit(address)
+    try:
+        socket.create_connection((where.hostname, where.port), timeout=10).close()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise ConnectionError(0, f"cannot reach dask scheduler {address}: {reason}") from None
