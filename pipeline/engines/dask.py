@@ -225,9 +225,6 @@ def _wait(futures: list, show: bool) -> None:
 @contextmanager
 def _connect(scheduler: str | None, workers: int) -> Iterator[Client]:
     """A client of the cluster at `scheduler`, or of a LocalCluster started (and closed) here."""
-    import dask
-
-    dask.config.set({"dataframe.convert-string": False, "logging.distributed": "error"})
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
         _reachable(scheduler)

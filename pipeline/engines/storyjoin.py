@@ -18,6 +18,7 @@ from .storylinks import (
     BANDS_META,
     EDGES_META,
     PAIRS_META,
+    SIG_DTYPE,
     SIGS_META,
     RowPlan,
     assign_rows,
@@ -56,7 +57,9 @@ def sig_frame(result: Any, new_rows: list[np.ndarray]) -> pd.DataFrame:
 
 def _sigs(sig16: np.ndarray, sizes: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
     blob = [row.tobytes() for row in np.ascontiguousarray(sig16)]
-    return pd.DataFrame({"row": rows, "sig": pd.Series(blob, dtype=object), "size": sizes.astype(np.uint32)})
+    return pd.DataFrame(
+        {"row": rows, "sig": pd.Series(blob, dtype=SIG_DTYPE), "size": sizes.astype(np.uint32)}
+    )
 
 
 def new_row_arrays(result: Any, new_rows: list[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
@@ -79,12 +82,34 @@ def link_batch(
     lists. With `save`, `index` is extended with the batch's new rows as `link` would."""
     settings = index_settings(index)
     plan = assign_rows(index, [c for light in lights for c in light.chunks])
-    new_rows, k = [], 0  # per partition, per chunk: the new row of each signed page or -1
-    for light in lights:
-        new_rows.append(
-            [np.where(plan.new_masks[k + i], plan.page_rows[k + i], -1) for i in range(len(light.chunks))]
+    new_rows = new_rows_by_partition(lights, plan)
+    edges, candidates, sig_parts = candidate_edges(client, futures, new_rows, plan, index, settings)
+    answer, score = answers(client, edges, sig_parts, plan, index, settings)
+    links, same_story = _page_links(lights, plan, index, answer, score)
+    if save:
+        arrays = client.gather(
+            [client.submit(new_row_arrays, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
         )
-        k += len(light.chunks)
+        _extend(index, plan, arrays, answer, score)
+    stats = {"candidate_pairs": candidates, "verified_pairs": len(edges), "same_story_pages": same_story}
+    return links, stats
+
+
+def new_rows_by_partition(lights: list, plan: RowPlan) -> list[list[np.ndarray]]:
+    """Per partition, per chunk: the new row of each signed page, or -1 (a page kept from --index)."""
+    new_rows, k = [], 0
+    for light in lights:
+        n = len(light.chunks)
+        new_rows.append([np.where(plan.new_masks[k + i], plan.page_rows[k + i], -1) for i in range(n)])
+        k += n
+    return new_rows
+
+
+def candidate_edges(
+    client: Client, futures: list, new_rows: list, plan: RowPlan, index: StoryIndex, settings: dict
+) -> tuple[pd.DataFrame, int, list]:
+    """Verified edges (q, r, contain) sorted by (q, r), the candidate-pair count, and the
+    signature table's parts (futures), from the partitions' results and the loaded index."""
     band_parts = [client.submit(band_frame, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
     sig_parts = [client.submit(sig_frame, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
     index_bands = index.bands_.bands_by_row(plan.n_index)
@@ -95,15 +120,7 @@ def link_batch(
             client.scatter(_sigs(index.columns_["sig"][rows], index.columns_["size"][rows], rows))
         )
     edges, candidates = _edges(client, band_parts, sig_parts, plan, index, settings)
-    answer, score = _answers(client, edges, sig_parts, plan, index, settings)
-    links, same_story = _page_links(lights, plan, index, answer, score)
-    if save:
-        arrays = client.gather(
-            [client.submit(new_row_arrays, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
-        )
-        _extend(index, plan, arrays, answer, score)
-    stats = {"candidate_pairs": candidates, "verified_pairs": len(edges), "same_story_pages": same_story}
-    return links, stats
+    return edges, candidates, sig_parts
 
 
 def _edges(
@@ -140,7 +157,7 @@ def _verified(client, pairs, sig_parts, settings, keep_all: bool) -> pd.DataFram
     return edges.sort_values(["q", "r"], ignore_index=True)
 
 
-def _answers(client, edges, sig_parts, plan: RowPlan, index, settings) -> tuple[np.ndarray, np.ndarray]:
+def answers(client, edges, sig_parts, plan: RowPlan, index, settings) -> tuple[np.ndarray, np.ndarray]:
     """Answer row and score of each new row (-1 / 0 when it has none)."""
     parent = np.r_[index.columns_["parent"], np.arange(plan.n_index, plan.n_rows, dtype=np.int64)]
     rows, targets, parent = cluster(edges, parent, plan.doc_ids, settings)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..stories import StoryIndex, _Columns
 
@@ -34,7 +35,9 @@ _LIVE = np.iinfo(np.int64).max  # StoryIndex's retired_by of a row with no later
 PAIRS_META = pd.DataFrame({"q": np.zeros(0, np.int64), "r": np.zeros(0, np.int64)})
 EDGES_META = PAIRS_META.assign(contain=np.zeros(0, np.float64))
 BANDS_META = pd.DataFrame({"bucket": np.zeros(0, np.uint64), "row": np.zeros(0, np.int64)})
-SIGS_META = pd.DataFrame({"row": np.zeros(0, np.int64), "sig": pd.Series([], dtype=object)})
+SIG_DTYPE = pd.ArrowDtype(pa.binary())
+"""A signature as bytes: an Arrow column, which dask neither converts to strings nor pickles row by row."""
+SIGS_META = pd.DataFrame({"row": np.zeros(0, np.int64), "sig": pd.Series([], dtype=SIG_DTYPE)})
 SIGS_META["size"] = np.zeros(0, np.uint32)
 
 
