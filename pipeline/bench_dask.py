@@ -129,12 +129,17 @@ def synthetic_bodies(first: int, n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"doc_id": ids, "body": bodies, "story": stories})
 
 
-def sign_synthetic(number: int, first: int, n: int, seed: int, settings: dict) -> PartitionResult:
-    """A partition of synthetic articles, signed in 500-page chunks (as the pipeline's chunks)."""
+def timed_bodies(first: int, n: int, seed: int) -> tuple[pd.DataFrame, float]:
     start = time.perf_counter()
-    frame = synthetic_bodies(first, n, seed)
+    return synthetic_bodies(first, n, seed), time.perf_counter() - start
+
+
+def sign_synthetic(number: int, made: tuple[pd.DataFrame, float], settings: dict) -> PartitionResult:
+    """A partition of synthetic articles, signed in 500-page chunks (as the pipeline's chunks)."""
+    frame, generate_seconds = made
+    n = len(frame)
     result = PartitionResult(number, [])
-    result.seconds["generate"] = time.perf_counter() - start
+    result.seconds["generate"] = generate_seconds
     start = time.perf_counter()
     for lo in range(0, n, CHUNK_PAGES):
         result.chunks.append(sign_articles(frame.iloc[lo : lo + CHUNK_PAGES], settings))
@@ -143,9 +148,10 @@ def sign_synthetic(number: int, first: int, n: int, seed: int, settings: dict) -
     return result
 
 
-def exact_sets(first: int, n: int, seed: int, settings: dict, only: np.ndarray | None = None):
-    """Exact sampled-shingle sets (the ones MinHash estimates) of pages first..first+n."""
-    frame = synthetic_bodies(first, n, seed)
+def exact_sets(made: tuple[pd.DataFrame, float], first: int, settings: dict, only: np.ndarray | None = None):
+    """Exact sampled-shingle sets (the ones MinHash estimates) of a partition's pages (`only`:
+    those global page numbers)."""
+    frame = made[0]
     if only is not None:
         frame = frame.iloc[only - first]
     values, offsets = shingle_sets(
@@ -154,12 +160,13 @@ def exact_sets(first: int, n: int, seed: int, settings: dict, only: np.ndarray |
     return values, offsets
 
 
-def true_pairs(first: int, n: int, seed: int, settings: dict, sample: dict) -> np.ndarray:
+def true_pairs(made: tuple[pd.DataFrame, float], first: int, settings: dict, sample: dict) -> np.ndarray:
     """(q, p) pairs with p in this partition, p < q, q in the sample, whose exact sets pass the
     index's rule (Jaccard >= min_jaccard, containment >= min_containment)."""
     from scipy import sparse
 
-    values, offsets = exact_sets(first, n, seed, settings)
+    values, offsets = exact_sets(made, first, settings)
+    n = len(made[0])
     vocab = sample["vocab"]
     at = np.searchsorted(vocab, values).clip(max=len(vocab) - 1)
     hit = vocab[at] == values
@@ -177,7 +184,21 @@ def true_pairs(first: int, n: int, seed: int, settings: dict, sample: dict) -> n
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from a forked parent)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _reset_peak_rss() -> None:
+    """Start this process's VmHWM afresh (Linux: 5 > /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
 
 
 def same_story(
@@ -190,6 +211,7 @@ def same_story(
         (k, lo, min(partition_pages, n_pages - lo)) for k, lo in enumerate(range(0, n_pages, partition_pages))
     ]
     report: dict = {"pages": n_pages, "workers": workers, "partition_pages": partition_pages, "seconds": {}}
+    _reset_peak_rss()  # the client's peak of this part only
     started = time.perf_counter()
     with (
         LocalCluster(
@@ -203,7 +225,12 @@ def same_story(
     ):
         report["seconds"]["cluster_start"] = round(time.perf_counter() - started, 2)
         start = time.perf_counter()
-        futures = [client.submit(sign_synthetic, k, lo, n, seed, settings, pure=False) for k, lo, n in spans]
+        # the bodies stay in the workers for the brute-force check (about 3 KB a page)
+        made = [client.submit(timed_bodies, lo, n, seed, pure=False) for _, lo, n in spans]
+        futures = [
+            client.submit(sign_synthetic, k, m, settings, pure=False)
+            for (k, _, _), m in zip(spans, made, strict=True)
+        ]
         wait(futures)
         lights = client.gather([client.submit(PartitionResult.light, f) for f in futures])
         report["seconds"]["generate_and_sign_wall"] = round(time.perf_counter() - start, 2)
@@ -227,13 +254,13 @@ def same_story(
             "peak_rss_mb": {"client": _peak_rss_mb(), "workers": sorted(client.run(_peak_rss_mb).values())},
         }
         report["lsh_vs_brute_force"] = _brute_force(
-            client, spans, seed, settings, edges, lights, plan, sample
+            client, spans, made, seed, settings, edges, lights, plan, sample
         )
     return report
 
 
 def _brute_force(
-    client, spans, seed: int, settings: dict, edges: pd.DataFrame, lights, plan, sample: int
+    client, spans, made, seed: int, settings: dict, edges: pd.DataFrame, lights, plan, sample: int
 ) -> dict:
     """Recall and precision of the verified edges for `sample` query pages against exact sets."""
     from scipy import sparse
@@ -250,10 +277,10 @@ def _brute_force(
     rng = np.random.default_rng(seed)
     rows = page_of_row[np.sort(rng.choice(plan.n_rows, size=min(sample, plan.n_rows), replace=False))]
     sets = []
-    for _, lo, n in spans:
+    for (_, lo, n), bodies in zip(spans, made, strict=True):
         mine = rows[(rows >= lo) & (rows < lo + n)]
         if len(mine):
-            sets.append(client.submit(exact_sets, lo, n, seed, settings, mine))
+            sets.append(client.submit(exact_sets, bodies, lo, settings, mine))
     parts = client.gather(sets)
     values = np.concatenate([v for v, _ in parts])
     sizes = np.concatenate([np.diff(o) for _, o in parts]).astype(np.float64)
@@ -262,7 +289,10 @@ def _brute_force(
     matrix = sparse.csr_matrix((np.ones(len(columns), np.float32), (owner, columns)), (len(rows), len(vocab)))
     shared = client.scatter({"rows": rows, "sizes": sizes, "vocab": vocab, "matrix": matrix}, broadcast=True)
     found_pairs = client.gather(
-        [client.submit(true_pairs, lo, n, seed, settings, shared) for _, lo, n in spans]
+        [
+            client.submit(true_pairs, m, lo, settings, shared)
+            for (_, lo, _), m in zip(spans, made, strict=True)
+        ]
     )
     pairs = row_of_page[np.concatenate([np.zeros((0, 2), np.int64), *found_pairs])]
     truth = {tuple(x) for x in pairs[pairs[:, 1] >= 0].tolist()}
