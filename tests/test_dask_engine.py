@@ -178,6 +178,31 @@ def test_a_flood_of_copies_takes_the_capped_lookup_path_and_equals_local(
     assert summary["duplicates"]["same_story_pages"] == 149
 
 
+def test_duplicate_ids_and_bad_records_read_as_the_local_engine_reads_them(tmp_path, models, scheduler):
+    """Ids repeated within and across files (and ids that look like renamed ones), bad records and
+    a binary file: the same pages, names, warnings and their order as the local engine."""
+    dump = tmp_path / "in"
+    dump.mkdir()
+    body = "A line of the page about a port seizure in the region.\nAnother line of the page."
+    rows = {
+        "a.jsonl": ["x", "x", "y#2", None, "y", "x#2"],
+        "b.jsonl": ["y", "x", "x#3", "y#2"],
+    }
+    for name, ids in rows.items():
+        lines = [json.dumps({"id": i, "text": f"{i}: {body}"}) if i else "{not json" for i in ids]
+        (dump / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (dump / "x.txt").write_text(body, encoding="utf-8")
+    (dump / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    local = run_batch([dump], tmp_path / "local", models, progress=False, chunk_pages=3)
+    dask = {"engine": "dask", "scheduler": scheduler, "partition_pages": 3, "chunk_pages": 3}
+    summary = run_batch([dump], tmp_path / "dask", models, progress=False, **dask)
+    assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    assert summary["skipped"] == local["skipped"] and len(summary["skipped"]) == 2
+    assert summary["warnings"] == local["warnings"] and len(summary["warnings"]) >= 5
+    ids = pd.read_parquet(tmp_path / "dask" / "articles.parquet")["doc_id"]
+    assert ids.is_unique and len(ids) == 10
+
+
 def test_cli_against_a_separately_started_scheduler_and_workers(tmp_path, sea_dev, scheduler):
     inputs = [str(sea_dev), str(REPO / "seeds")]
     cli = [str(BIN / "article-pipeline"), "run", *inputs, "--quiet"]

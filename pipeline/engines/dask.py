@@ -41,7 +41,7 @@ from ..read import discover, pages_frame
 from ..run import CHUNK_PAGES, BadInputError, Models, _count, _progress_bar, _summary, process_chunk
 from ..stories import StoryIndex
 from .parts import PartsWriter, part_name, read_part, write_part
-from .readplan import Partition, plan_batch, read_partition, scan_file
+from .readplan import Partition, plan_batch, read_partition, scan_files, scan_groups
 from .storyjoin import link_batch
 from .storylinks import SignedChunk, index_settings, sign_articles
 
@@ -145,7 +145,8 @@ def run_batch_dask(
     show = sys.stderr.isatty() if progress is None else progress
     with _connect(scheduler, workers or 2) as client:
         models_key = _send_models(client, models)
-        scans = client.gather(client.map(scan_file, [str(f) for f in files], pure=False))
+        groups = scan_groups(files, len(client.scheduler_info(n_workers=-1)["workers"]))
+        scans = [s for group in client.gather(client.map(scan_files, groups, pure=False)) for s in group]
         plan = plan_batch(files, scans, chunk_pages, partition_chunks)
         for problem in plan.problems:
             print(f"warning: {problem}", file=sys.stderr)

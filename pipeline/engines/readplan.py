@@ -2,9 +2,9 @@
 
 Two passes over the input files, both in the workers:
 
-1. `scan_file` (one task per file): the number of pages of the file, each page's raw doc_id and
-   record number, and the problems met with their place among the pages. No text leaves the
-   worker.
+1. `scan_files` (one task per run of files, `SCAN_TASKS_PER_WORKER` tasks a worker): the number of
+   pages of each file, each page's raw doc_id and record number, and the problems met with their
+   place among the pages. No text leaves the worker.
 2. `read_partition` (one task per partition): the pages ``[start, stop)`` of the batch, read from
    the files that hold them (a file may be split between partitions).
 
@@ -79,6 +79,22 @@ def raw_items(path: Path) -> Iterator[Page | Problem]:
     if suffix is None:
         return iter_pages([path])  # its one "unsupported file type" problem
     return guarded(path, READERS[suffix](path))
+
+
+SCAN_TASKS_PER_WORKER = 8
+"""Scan tasks per worker: whole runs of files per task (a task per small file costs more in
+scheduling than reading it), still enough tasks to balance."""
+
+
+def scan_groups(files: list[Path], workers: int) -> list[list[str]]:
+    """`files` in consecutive runs, about SCAN_TASKS_PER_WORKER runs per worker."""
+    size = max(1, -(-len(files) // (SCAN_TASKS_PER_WORKER * max(workers, 1))))
+    return [[str(f) for f in files[k : k + size]] for k in range(0, len(files), size)]
+
+
+def scan_files(paths: list[str]) -> list[FileScan]:
+    """Pass 1 over a run of files (runs in a worker)."""
+    return [scan_file(path) for path in paths]
 
 
 def scan_file(path: str) -> FileScan:

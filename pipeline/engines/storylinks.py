@@ -9,14 +9,16 @@ Where each step runs:
   doc_ids and fingerprints only;
 - workers, through dask.dataframe: candidate pairs from a shuffle on (band, key) (`bucket_pairs`),
   verified on whole signatures by hash joins with the signature table (`verify_pairs`); only
-  verified edges reach the client, never the signatures;
-- client: union-find over the verified edges in row order (`cluster`), as `StoryIndex._cluster`.
+  verified edges reach the client, not the signatures (except with ``--index``: the file the
+  client saves holds the new rows' signatures, as the local engine's does);
+- client: union-find over the verified edges in row order (`cluster`): `StoryIndex._cluster`
+  itself, on an index holding only the parent and answer columns.
   This is the one sequential step: it holds one int64 parent per row and the edge list, fine for
   tens of millions of pages and a few edges each; past that, connected components would run as
   iterated label propagation over the edge table in the workers (the "earliest row" root is a
   min-label propagation), with the ``--index`` rows' roots as initial labels.
 
-`StoryIndex.lookup` keeps at most ``max_bucket`` rows per (band, key) in each of its sorted
+`stories._BandTable.lookup` keeps at most ``max_bucket`` rows per (band, key) in each of its sorted
 segments; `segments_by_chunk` replays which row ranges those segments held when each chunk was
 linked, so that even a flood of identical bodies gives the local engine's candidates.
 """
