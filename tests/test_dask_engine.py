@@ -203,6 +203,16 @@ def test_duplicate_ids_and_bad_records_read_as_the_local_engine_reads_them(tmp_p
     assert ids.is_unique and len(ids) == 10
 
 
+def test_a_batch_without_pages_gives_empty_tables_as_the_local_engine(tmp_path, models, scheduler):
+    dump = tmp_path / "in"
+    dump.mkdir()
+    (dump / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    local = run_batch([dump], tmp_path / "local", models, progress=False)
+    summary = run_batch([dump], tmp_path / "dask", models, progress=False, engine="dask", scheduler=scheduler)
+    assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    assert summary["pages"] == 0 and summary["skipped"] == local["skipped"] != []
+
+
 def test_cli_against_a_separately_started_scheduler_and_workers(tmp_path, sea_dev, scheduler):
     inputs = [str(sea_dev), str(REPO / "seeds")]
     cli = [str(BIN / "article-pipeline"), "run", *inputs, "--quiet"]

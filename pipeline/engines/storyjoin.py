@@ -110,6 +110,8 @@ def candidate_edges(
 ) -> tuple[pd.DataFrame, int, list]:
     """Verified edges (q, r, contain) sorted by (q, r), the candidate-pair count, and the
     signature table's parts (futures), from the partitions' results and the loaded index."""
+    if plan.n_rows == plan.n_index:  # no new row: nothing to match (every page kept or unsigned)
+        return EDGES_META.copy(), 0, []
     band_parts = [client.submit(band_frame, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
     sig_parts = [client.submit(sig_frame, f, rows) for f, rows in zip(futures, new_rows, strict=True)]
     index_bands = index.bands_.bands_by_row(plan.n_index)
