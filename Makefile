@@ -49,6 +49,7 @@ eval: $(STAMP) ## out-of-fold metrics on the training corpora, then the shipped 
 bench: $(STAMP) ## speed, memory and duplicate-index benchmarks (bench-results/)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
 	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline.bench.dask_engine
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check pipeline tests

@@ -5,6 +5,7 @@ Library use::
     from pipeline import load_models, run_batch
     summary = run_batch(["dumps/"], "out/", models=load_models())
 
+``run_batch(..., engine="dask")`` runs the same chunks on a Dask cluster (`pipeline.engines`),
 or stage by stage over DataFrames, in the order `run.process_chunk` applies them (one module
 each in `pipeline.stages`): `read.read_pages`, `segment.segment`, `roles.assign_roles`,
 `batch_evidence.teasers_from_batch_titles` / `body_from_copies`, `repeats.link_repeats`,
@@ -25,7 +26,7 @@ _API = {
     "Models": "pipeline.learn.store",
     "load_models": "pipeline.learn.store",
     "process_chunk": "pipeline.run",
-    "run_batch": "pipeline.run",
+    "run_batch": "pipeline.engines",
 }
 
 

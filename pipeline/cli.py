@@ -72,7 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--index", help="same-story index on disk, matched and extended (created if missing)")
     run.add_argument("--model", help="topic model (default: models/topic.joblib)")
     run.add_argument("--line-model", help="line-role model (default: models/lines.joblib)")
-    run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    run.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default 1)")
+    run.add_argument(
+        "--engine", choices=("local", "dask"), default="local", help="where chunks run (default local)"
+    )
+    run.add_argument("--scheduler", help="dask: scheduler address tcp://HOST:PORT (default: a LocalCluster)")
+    run.add_argument("--workers", type=positive_int, help="dask: LocalCluster worker processes (default 2)")
+    run.add_argument(
+        "--partition-pages", type=positive_int, help="dask: pages per partition (default 2000, whole chunks)"
+    )
     run.add_argument("--strict", action="store_true", help="any bad input fails the run, nothing written")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     run.add_argument("--no-report", action="store_true", help="do not write OUT/report.html")
@@ -132,10 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.engines import run_batch
     from pipeline.errors import NoPagesError
     from pipeline.learn.store import load_models
-    from pipeline.run import run_batch
 
+    options = engine_options(args)
     models = load_models(args.model, args.line_model)
     try:
         summary = run_batch(
@@ -144,9 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             models,
             index_path=args.index,
             strict=args.strict,
-            jobs=args.jobs,
             progress=None if not args.quiet else False,
             report=not args.no_report,
+            **options,
         )
     except NoPagesError as err:
         print(f"warning: {err}", file=sys.stderr)
@@ -154,6 +163,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary(Path(args.out), summary)
     return EXIT_SKIPPED if summary["skipped"] else EXIT_OK
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """run_batch's engine arguments; options of the other engine are a usage error."""
+    dask_only = {
+        "scheduler": args.scheduler,
+        "workers": args.workers,
+        "partition_pages": args.partition_pages,
+    }
+    if args.engine == "local":
+        given = [f"--{k.replace('_', '-')}" for k, v in dask_only.items() if v is not None]
+        if given:
+            build_parser().error(f"{', '.join(given)}: only with --engine dask")
+        return {"jobs": args.jobs or 1}
+    if args.jobs is not None:
+        build_parser().error("--jobs: only with --engine local (use --workers)")
+    return {"engine": "dask", **dask_only}
 
 
 def cmd_report(args: argparse.Namespace) -> int:

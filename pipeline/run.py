@@ -171,7 +171,8 @@ def run_batch(
     report: bool = True,
     max_page_views: int = 200,
 ) -> dict[str, Any]:
-    """Process every page under `inputs` into `out`; returns the summary written there.
+    """Process every page under `inputs` into `out` on this machine (``jobs`` processes); returns
+    the summary written there. `pipeline.engines.run_batch` chooses between this and Dask.
 
     With `report`, OUT/report.html (pipeline.report) is written into the new version before it
     becomes OUT, and its seconds are summary["seconds"]["report"]. Raises NoPagesError, with
@@ -183,7 +184,7 @@ def run_batch(
     problems: list[Problem] = []
     totals: Counter[str] = Counter()
     timer = StageTimer()
-    bar = _progress_bar(len(files), progress)
+    bar = progress_bar(len(files), progress)
     chunks = chunked(iter_pages(_ticking(files, bar)), chunk_pages, problems)
     first = next(chunks, None)  # before OutputWriter: no page, nothing touched beside OUT
     if first is None and not (strict and problems):
@@ -209,10 +210,11 @@ def run_batch(
             raise BadInputError(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"
             )
-        summary = _summary(files, problems, totals, timer.seconds, models, index, started)
+        summary = build_summary(files, problems, totals, timer.seconds, models, index, started)
+        summary["engine"] = {"name": "local", "jobs": jobs, "chunk_pages": chunk_pages}
         if collector is not None:
             collected = report_timer.seconds["report"]
-            _write_report(collector, summary, writer.version, Path(out).name, started, collected)
+            write_report_into(collector, summary, writer.version, Path(out).name, started, collected)
         writer.commit(summary)
     if index_path:
         index.save(index_path)
@@ -228,10 +230,10 @@ def _report_collector(report: bool, max_page_views: int):
     return ReportCollector(max_page_views=max_page_views)
 
 
-def _write_report(
+def write_report_into(
     collector, summary: dict[str, Any], version: Path, name: str, started: float, collected: float
 ) -> None:
-    """report.html into the version folder. The summary it shows lacks only the report's own
+    """report.html into the version folder (any engine). The summary it shows lacks only the report's own
     seconds (`collected` while the chunks went by, then rendering), added as "report" after."""
     start = time.perf_counter()  # the imports (Altair, Jinja2) are part of what the report costs
     from pipeline.files import atomic_write_text
@@ -243,7 +245,17 @@ def _write_report(
     summary["seconds"] = dict(sorted(seconds.items())) | {"total": round(time.perf_counter() - started, 4)}
 
 
-def _summary(files, problems, totals, seconds, models, index, started) -> dict[str, Any]:
+def build_summary(
+    files: list[Path],
+    problems: list[Problem],
+    totals: Counter[str],
+    seconds: Counter[str],
+    models: Models,
+    index: StoryIndex,
+    started: float,
+) -> dict[str, Any]:
+    """summary.json of a run: what the stages counted (`chunk_statistics`), the skipped inputs,
+    seconds per stage, the parameters and models used (any engine)."""
     from pipeline.learn.store import library_versions
 
     def section(prefix: str) -> dict[str, int]:
@@ -273,7 +285,8 @@ def _summary(files, problems, totals, seconds, models, index, started) -> dict[s
     }
 
 
-def _progress_bar(total: int, enabled: bool | None):
+def progress_bar(total: int, enabled: bool | None):
+    """A tqdm bar on stderr, shown when stderr is a terminal (or `enabled`)."""
     from tqdm import tqdm
 
     if enabled is None:

@@ -31,6 +31,7 @@ LAYERS = {
     "stages": 4,
     "report": 4.5,
     "run": 5,
+    "engines": 5.5,
     "scoring": 6,
     "training": 7,
     "evaluation": 8,

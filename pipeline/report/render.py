@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,8 @@ def collect_out(out: Path, max_page_views: int = 200) -> ReportCollector:
     collector = ReportCollector(max_page_views=max_page_views)
     articles = pq.read_table(out / "articles.parquet", columns=ARTICLE_COLUMNS).to_pandas()
     position = {doc: i for i, doc in enumerate(articles["doc_id"])}
-    lines_file = pq.ParquetFile(out / "paragraphs.parquet")
     done, carry = 0, None
-    for group in range(lines_file.num_row_groups):
-        block = lines_file.read_row_group(group, columns=LINE_COLUMNS).to_pandas()
+    for block in _row_groups(out / "paragraphs.parquet", LINE_COLUMNS):
         block = pd.concat([carry, block], ignore_index=True) if carry is not None else block
         if block.empty:
             continue
@@ -108,6 +107,15 @@ def collect_out(out: Path, max_page_views: int = 200) -> ReportCollector:
         done = end
     collector.add(carry if carry is not None else pd.DataFrame(columns=LINE_COLUMNS), articles.iloc[done:])
     return collector
+
+
+def _row_groups(table: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The row groups of a table written as one file (local engine) or as a folder of part
+    files (Dask engine), in order."""
+    for path in sorted(table.glob("*.parquet")) if table.is_dir() else [table]:
+        parts = pq.ParquetFile(path)
+        for group in range(parts.num_row_groups):
+            yield parts.read_row_group(group, columns=columns).to_pandas()
 
 
 def write_report(out: Path, *, max_page_views: int = 200) -> Path:
