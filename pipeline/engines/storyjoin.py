@@ -162,7 +162,7 @@ def _verified(client, pairs, sig_parts, settings, keep_all: bool) -> pd.DataFram
 def answers(client, edges, sig_parts, plan: RowPlan, index, settings) -> tuple[np.ndarray, np.ndarray]:
     """Answer row and score of each new row (-1 / 0 when it has none)."""
     parent = np.r_[index.columns_["parent"], np.arange(plan.n_index, plan.n_rows, dtype=np.int64)]
-    rows, targets, parent = cluster(edges, parent, plan.doc_ids, settings)
+    rows, targets, parent = cluster(edges, parent, plan.doc_ids)
     answer = np.full(plan.n_rows - plan.n_index, -1, dtype=np.int64)
     score = np.zeros(plan.n_rows - plan.n_index, dtype=np.float32)
     plan.parent = parent  # unions change index rows' parents too: saved with the index

@@ -11,7 +11,7 @@ Where each step runs:
   verified on whole signatures by hash joins with the signature table (`verify_pairs`); only
   verified edges reach the client, not the signatures (except with ``--index``: the file the
   client saves holds the new rows' signatures, as the local engine's does);
-- client: union-find over the verified edges in row order (`cluster`): `StoryIndex._cluster`
+- client: union-find over the verified edges in row order (`cluster`): `storyindex.cluster_in_row_order`
   itself, on an index holding only the parent and answer columns.
   This is the one sequential step: it holds one int64 parent per row and the edge list, fine for
   tens of millions of pages and a few edges each; past that, connected components would run as
@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.sketch.storage import GrowableColumns
-from pipeline.sketch.storyindex import StoryIndex
+from pipeline.sketch.storyindex import StoryIndex, cluster_in_row_order
 
 _LIVE = np.iinfo(np.int64).max  # StoryIndex's retired_by of a row with no later version
 PAIRS_META = pd.DataFrame({"q": np.zeros(0, np.int64), "r": np.zeros(0, np.int64)})
@@ -75,7 +74,7 @@ def sign_articles(articles: pd.DataFrame, settings: dict[str, object]) -> Signed
     return SignedChunk(
         positions=positions.astype(np.int64),
         doc_ids=[str(articles["doc_id"].iat[p]) for p in positions],
-        fps=StoryIndex._fingerprints(values, sizes),
+        fps=StoryIndex.fingerprints(values, sizes),
         sig16=(values & 0xFFFF).astype(np.uint16),
         sizes=sizes,
         bands=index.band_hashes(values),
@@ -226,36 +225,18 @@ def verify_pairs(frame: pd.DataFrame, settings: dict[str, object], keep_all: boo
     )
 
 
-class _UnionFind(StoryIndex):
-    """`StoryIndex`'s own union-find (`_cluster`, `_find`) over the parent and answer columns
-    alone: no signatures on the client; the answers' scores are computed in the workers."""
-
-    def __init__(self, parent: np.ndarray, doc_ids: list[str], settings: dict[str, object]) -> None:
-        super().__init__(**settings)  # type: ignore[arg-type]
-        self.columns_ = GrowableColumns(
-            {"parent": ((), np.int64), "answer": ((), np.int64), "score": ((), np.float32)}
-        )
-        n = len(parent)
-        self.columns_.extend(parent=parent, answer=np.full(n, -1, np.int64), score=np.zeros(n, np.float32))
-        self.doc_ids_ = doc_ids
-
-    def similarity(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(len(left)), np.zeros(len(left))
-
-
 def cluster(
-    edges: pd.DataFrame, parent: np.ndarray, doc_ids: list[str], settings: dict[str, object]
+    edges: pd.DataFrame, parent: np.ndarray, doc_ids: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Union-find over verified edges sorted by (q, r), by `StoryIndex._cluster` (each new row
-    joins its matches' clusters; a cluster's root is its first row).
+    """Union-find over verified edges sorted by (q, r): `cluster_in_row_order`, as `StoryIndex`
+    does (each new row joins its matches' clusters; a cluster's root is its first row).
 
     Returns
     -------
     (rows, targets, parent): the rows that got an answer, the row each answer names, and the
     union-find parents of every row afterwards.
     """
-    union = _UnionFind(parent, doc_ids, settings)
-    union._cluster(edges["q"].to_numpy(), edges["r"].to_numpy())
-    answer = union.columns_["answer"]
-    rows = np.flatnonzero(answer >= 0)
-    return rows, answer[rows], union.columns_["parent"].copy()
+    parent = parent.copy()
+    rows, targets = cluster_in_row_order(parent, doc_ids, edges["q"].to_numpy(), edges["r"].to_numpy())
+    order = np.argsort(rows, kind="stable")
+    return rows[order], targets[order], parent

@@ -203,7 +203,7 @@ class StoryIndex:
         return (band_keys(values, self.bands, self.rows) >> U64(32)).astype(np.uint32)
 
     @staticmethod
-    def _fingerprints(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    def fingerprints(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """One uint64 per signature (the same text gives the same fingerprint)."""
         acc = sizes.astype(np.uint64)
         with np.errstate(over="ignore"):
@@ -251,7 +251,7 @@ class StoryIndex:
         n = len(articles)
         doc_ids = [str(d) for d in articles["doc_id"]]
         signed, values, sizes = self.signatures(list(articles["body"]))
-        fps = self._fingerprints(values, sizes)
+        fps = self.fingerprints(values, sizes)
         page_row = np.full(n, -1, dtype=np.int64)
         new_pages: list[int] = []  # positions in `articles` of pages that get a new row
         new_signed: list[int] = []  # their positions among signed pages
@@ -303,45 +303,13 @@ class StoryIndex:
         query_rows, found, _ = self.matches(rows, bands)
         self._cluster(query_rows, found)
 
-    def _find(self, row: int) -> int:
-        parent = self.columns_["parent"]
-        root = row
-        while parent[root] != root:
-            root = int(parent[root])
-        while parent[row] != root:  # path compression
-            parent[row], row = root, int(parent[row])
-        return root
-
     def _cluster(self, query_rows: np.ndarray, found: np.ndarray) -> None:
-        """Union-find in row order: each new row joins the clusters of its verified earlier
-        rows; the cluster's root is its first row, which the new row's answer names."""
-        if not len(query_rows):
-            return
-        parent, answer, score = self.columns_["parent"], self.columns_["answer"], self.columns_["score"]
-        starts = np.flatnonzero(np.r_[True, query_rows[1:] != query_rows[:-1]])
-        answered, roots = [], []
-        for group in np.split(np.arange(len(query_rows)), starts[1:]):
-            row = int(query_rows[group[0]])
-            cluster_roots = {self._find(int(r)) for r in found[group]}
-            root = min(cluster_roots)
-            if self.doc_ids_[root] == self.doc_ids_[row]:
-                # the first page of the cluster is a retired version of this very page:
-                # name the earliest direct match with another doc_id instead
-                others = [int(r) for r in found[group] if self.doc_ids_[int(r)] != self.doc_ids_[row]]
-                if not others:
-                    continue
-                target = min(others)
-            else:
-                target = root
-            for r in cluster_roots:
-                parent[r] = root
-            parent[row] = root
-            answered.append(row)
-            roots.append(target)
-        if answered:
-            rows, targets = np.array(answered), np.array(roots)
-            answer[rows] = targets
-            score[rows] = self.similarity(rows, targets)[1].astype(np.float32)
+        """Join each new row to the clusters of its verified earlier rows (`cluster_in_row_order`)
+        and store the answers with their estimated containment."""
+        rows, targets = cluster_in_row_order(self.columns_["parent"], self.doc_ids_, query_rows, found)
+        if len(rows):
+            self.columns_["answer"][rows] = targets
+            self.columns_["score"][rows] = self.similarity(rows, targets)[1].astype(np.float32)
 
     def _answers(self, articles: pd.DataFrame, doc_ids: list[str], page_row: np.ndarray) -> pd.DataFrame:
         answer, score = self.columns_["answer"], self.columns_["score"]
@@ -390,6 +358,60 @@ class StoryIndex:
         arrays |= {"header": header_array(self._header()), **encode_strings(self.doc_ids_)}
         arrays["bands"] = self.bands_.bands_by_row(len(self))
         write_index_file(Path(path), arrays)
+
+
+def find_root(parent: np.ndarray, row: int) -> int:
+    """The root of `row`'s cluster in the union-find array `parent` (compressing the path)."""
+    root = row
+    while parent[root] != root:
+        root = int(parent[root])
+    while parent[row] != root:
+        parent[row], row = root, int(parent[row])
+    return root
+
+
+def cluster_in_row_order(
+    parent: np.ndarray, doc_ids: list[str], query_rows: np.ndarray, found: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Union-find in row order: each new row joins the clusters of its verified earlier rows;
+    a cluster's root is its first row, which the new row's answer names.
+
+    Parameters
+    ----------
+    parent : int64 array, shape (n_rows,), updated in place
+    doc_ids : the doc_id of every row
+    query_rows, found : int arrays of one length, the verified (new row, earlier row) pairs,
+        sorted by new row
+
+    Returns
+    -------
+    (rows, targets): the rows that got an answer and the row each answer names, int arrays.
+    Used by `StoryIndex` and by the Dask engine's distributed linking alike.
+    """
+    answered: list[int] = []
+    roots: list[int] = []
+    if not len(query_rows):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, query_rows[1:] != query_rows[:-1]])
+    for group in np.split(np.arange(len(query_rows)), starts[1:]):
+        row = int(query_rows[group[0]])
+        cluster_roots = {find_root(parent, int(r)) for r in found[group]}
+        root = min(cluster_roots)
+        if doc_ids[root] == doc_ids[row]:
+            # the first page of the cluster is a retired version of this very page:
+            # name the earliest direct match with another doc_id instead
+            others = [int(r) for r in found[group] if doc_ids[int(r)] != doc_ids[row]]
+            if not others:
+                continue
+            target = min(others)
+        else:
+            target = root
+        for r in cluster_roots:
+            parent[r] = root
+        parent[row] = root
+        answered.append(row)
+        roots.append(target)
+    return np.array(answered, dtype=np.int64), np.array(roots, dtype=np.int64)
 
 
 def _mismatch(path: Path, found: dict[str, object], expected: dict[str, object]) -> str:
