@@ -48,9 +48,7 @@ def _hbar(frame: pd.DataFrame, label: str, value: str, colours: dict[str, str], 
         .encode(
             y=alt.Y(f"{label}:N", sort=order, title=None),
             # counts get whole-number ticks (no "0.2 lines"), seconds keep theirs
-            x=alt.X(
-                f"{value}:Q", title=title, axis=alt.Axis(tickMinStep=1, format=",d") if whole else alt.Axis()
-            ),
+            x=alt.X(f"{value}:Q", title=title, axis=_count_axis(frame[value]) if whole else alt.Axis()),
             color=alt.Color(
                 f"{label}:N",
                 scale=alt.Scale(domain=list(colours), range=list(colours.values())),
@@ -77,6 +75,15 @@ def chars_chart(kept_dropped: list[dict[str, Any]]) -> Spec:
         for what, role in zip(frame["what"], frame["role"], strict=True)
     }
     return _hbar(frame[["what", "chars"]], "what", "chars", colours, "characters")
+
+
+def _count_axis(values: pd.Series) -> alt.Axis:
+    """Whole-number ticks: small counts get every integer listed (Vega's tickMinStep alone still
+    drew "0 1 1 2 2" for a maximum of 2)."""
+    top = int(values.max()) if len(values) else 0
+    if top <= 10:
+        return alt.Axis(values=list(range(top + 1)), format=",d")
+    return alt.Axis(tickMinStep=1, format=",d")
 
 
 def counts_chart(counts: dict[str, int], label: str, value: str, colour: str) -> Spec:
