@@ -219,7 +219,8 @@ def _engine_section(client: Client, scheduler: str | None, plan, chunk_pages: in
     pages = [p.stop - p.start for p in plan.partitions]
     return {
         "name": "dask",
-        "scheduler": scheduler or "LocalCluster",
+        "scheduler": scheduler or client.scheduler.address,
+        "cluster": "external" if scheduler else "LocalCluster (started and closed by this run)",
         "workers": len(client.scheduler_info(n_workers=-1)["workers"]),
         "chunk_pages": chunk_pages,
         "partition_pages": max(pages, default=0),
