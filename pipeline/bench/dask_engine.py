@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.bench.speed import _machine, _say, measure, pipeline_cmd
+from pipeline.bench.process import machine, measure, say
+from pipeline.bench.speed import pipeline_cmd
 from pipeline.bench.synth import OPERATIONS, SyntheticPages, builtin_paragraphs
 from pipeline.engines.dask import PartitionResult
 from pipeline.engines.storyjoin import answers, candidate_edges, new_rows_by_partition
@@ -66,7 +67,7 @@ def throughput(n_pages: int, out: Path, seed: int = 0) -> dict:
         result.pop("stderr_tail")
         result |= {"pages_per_s": round(summary["pages"] / result["wall_s"], 1), "engine": summary["engine"]}
         report["runs"][name] = result
-        _say(f"{name:<20} {result['wall_s']:7.1f} s  {result['pages_per_s']:7.1f} pages/s")
+        say(f"{name:<20} {result['wall_s']:7.1f} s  {result['pages_per_s']:7.1f} pages/s")
     first = out / "runs" / "local-jobs1"
     report["tables_equal"] = all(_same_tables(first, out / "runs" / name) for name in runs)
     wall = {name: run["wall_s"] for name, run in report["runs"].items()}
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/bench-dask"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    report: dict = {"machine": _machine(), "uptime_before": _uptime()}
+    report: dict = {"machine": machine(), "uptime_before": _uptime()}
     if args.pages:
         report["throughput"] = throughput(args.pages, args.out)
     if args.story_pages:

@@ -21,8 +21,8 @@ Usage::
     python -m pipeline.bench --sizes 1000,10000,100000
     python -m pipeline.bench --full                 # 1k, 10k, 100k, 1M (about 9 GB of text; hours)
 
-Only the standard library is imported at module level: this file is also the trafilatura worker
-(``python pipeline/bench.py --trafilatura-worker LIST``), whose start-up is part of its measure.
+Processes are measured by `pipeline.bench.process`; trafilatura runs as its own process
+(`pipeline/bench/trafilatura_worker.py`), whose start-up is part of its measure.
 """
 
 from __future__ import annotations
@@ -31,14 +31,12 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
+
+from pipeline.bench.process import machine, measure, pinned, say
 
 DEFAULT_SIZES = (1000, 3600, 10000)
 """3,600 is issue 6's judged run; 1k and 10k show how time grows with N."""
@@ -51,86 +49,6 @@ JOBS_CHECK_MAX = 10_000
 TRAF_PAGES = 2000
 
 OK_EXIT_CODES = (0, 3)  # 3: some inputs skipped, still a complete run
-
-
-# --- processes ---------------------------------------------------------------------------------
-
-
-def pinned(cmd: list[str], cores: str = "0") -> list[str]:
-    """`cmd` pinned to `cores` with taskset when it exists (otherwise unpinned)."""
-    taskset = shutil.which("taskset")
-    return [taskset, "-c", cores, *cmd] if taskset else cmd
-
-
-class _TreeRss(threading.Thread):
-    """Samples the summed RSS of a process and its descendants (workers of --jobs N)."""
-
-    def __init__(self, pid: int, every: float = 0.05):
-        super().__init__(daemon=True)
-        self.pid, self.every = pid, every
-        self.peak_kb = 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _tree(self.pid)))
-            self._halt.wait(self.every)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except OSError:
-            continue
-    return pids
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def measure(cmd: list[str]) -> dict:
-    """Run `cmd` to completion: wall seconds, exit code, peak RSS (own and whole tree), output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        sampler = _TreeRss(proc.pid)
-        sampler.start()
-        # wait4 gives this child's own resource usage (RUSAGE_CHILDREN would mix in earlier runs)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        sampler.stop()
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    return {
-        "wall_s": round(wall, 3),
-        "exit_code": proc.returncode,
-        # ru_maxrss (KB on Linux): the largest single process of the run, its workers included
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "peak_tree_rss_mb": round(sampler.peak_kb / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-        "stdout": stdout.decode("utf-8", "replace"),
-        "stderr_tail": stderr.decode("utf-8", "replace")[-2000:],
-    }
 
 
 # --- pipeline runs -----------------------------------------------------------------------------
@@ -200,24 +118,6 @@ def _size(path: Path) -> int:
 # --- trafilatura ---------------------------------------------------------------------------------
 
 
-def trafilatura_worker(list_file: str) -> int:
-    """Extract every page listed in `list_file` (one .txt path a line) with trafilatura.extract."""
-    from html import escape
-
-    import trafilatura
-
-    paths = Path(list_file).read_text().split("\n")
-    start = time.perf_counter()
-    chars = 0
-    for path in filter(None, paths):
-        text = Path(path).read_text(encoding="utf-8")
-        body = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
-        chars += len(trafilatura.extract(f"<html><body>{body}</body></html>") or "")
-    loop = time.perf_counter() - start
-    print(json.dumps({"pages": len(list(filter(None, paths))), "loop_s": loop, "chars_out": chars}))
-    return 0
-
-
 def run_trafilatura(pages: list[Path], work: Path) -> dict:
     """trafilatura over `pages` as one process pinned to core 0 (start-up included)."""
     try:
@@ -231,8 +131,8 @@ def run_trafilatura(pages: list[Path], work: Path) -> dict:
         }
     list_file = work / "trafilatura-pages.txt"
     list_file.write_text("\n".join(str(p) for p in pages) + "\n")
-    # -I: pipeline/ (this file's folder) must not shadow top-level modules in the worker
-    cmd = [sys.executable, "-I", str(Path(__file__).resolve()), "--trafilatura-worker", str(list_file)]
+    # -I: the worker's folder must not shadow top-level modules
+    cmd = [sys.executable, "-I", str(Path(__file__).with_name("trafilatura_worker.py")), str(list_file)]
     result = measure(pinned(cmd, "0"))
     out = result.pop("stdout").strip().splitlines()
     if result["exit_code"] != 0 or not out:
@@ -290,7 +190,7 @@ def bench(args: argparse.Namespace) -> dict:
     runs_dir.mkdir(parents=True)
     vocab = Vocabulary.auto()
     report: dict = {
-        "machine": _machine(),
+        "machine": machine(),
         "settings": {
             "sizes": sizes,
             "seed": args.seed,
@@ -308,7 +208,7 @@ def bench(args: argparse.Namespace) -> dict:
         manifest = write_pages(
             folder, n, seed=args.seed, fmt=fmt, jobs=args.gen_jobs, vocab=vocab, replace_stale=True
         )
-        _say(
+        say(
             f"data  N={n:>9,}  {manifest['format']:<8} {manifest['bytes'] / 1e6:8.1f} MB  "
             f"({time.perf_counter() - start:.1f} s)"
         )
@@ -322,7 +222,7 @@ def bench(args: argparse.Namespace) -> dict:
         if "pages" in run:
             run["mb_per_s"] = round(manifest["bytes"] / 1e6 / run["wall_s"], 2)
         report["runs"].append(run)
-        _say(_run_line(run))
+        say(_run_line(run))
 
     jobs_n = (
         args.jobs_check
@@ -337,7 +237,7 @@ def bench(args: argparse.Namespace) -> dict:
         pages = sorted(folder.rglob("*.txt"), key=lambda p: p.as_posix())
         report["trafilatura"] = run_trafilatura(pages, runs_dir)
         traf = report["trafilatura"]
-        _say(f"trafilatura  {traf.get('pages_per_s', '-')} pages/s" if traf["available"] else traf["reason"])
+        say(f"trafilatura  {traf.get('pages_per_s', '-')} pages/s" if traf["available"] else traf["reason"])
         if traf["available"]:
             done = [r for r in report["runs"] if "pages" in r]
             report["ratio_vs_trafilatura"] = {
@@ -368,7 +268,7 @@ def _jobs_check(n: int, dataset, runs: list[dict], runs_dir: Path) -> dict:
         check["speedup"] = round(single["wall_s"] / double["wall_s"], 2)
         check["identical_output"] = single["output_sha256"] == double["output_sha256"]
     speedup, same = check.get("speedup", "-"), check.get("identical_output", "-")
-    _say(f"jobs 2  N={n:,}  speed-up {speedup}  identical {same}")
+    say(f"jobs 2  N={n:,}  speed-up {speedup}  identical {same}")
     return check
 
 
@@ -381,21 +281,6 @@ def _dedup_bench(n_pages: int, out_dir: Path) -> dict:
     except Exception as err:  # a broken optional part must not lose the rest of the report
         return {"available": False, "reason": f"{type(err).__name__}: {err}"}
     return {"available": True, "n_pages": n_pages, "wall_s": round(time.perf_counter() - start, 2)} | result
-
-
-def _machine() -> dict:
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "taskset": shutil.which("taskset") is not None,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _run_line(run: dict) -> str:
@@ -485,10 +370,7 @@ def plot(report: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--trafilatura-worker"]:
-        return trafilatura_worker(argv[1])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     report = bench(args)
     failed = [r["n"] for r in report["runs"] if "pages" not in r]
     return 1 if failed else 0
