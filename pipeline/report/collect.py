@@ -1,4 +1,5 @@
-"""What a report shows, gathered chunk by chunk from a run's line and article tables.
+"""What a report shows beyond summary.json, gathered chunk by chunk from a run's line and article
+tables (the counts per role and duplicate kind are the stages' own, in summary.json).
 
 `ReportCollector.add` takes one chunk of ``paragraphs`` and ``articles`` rows (the run calls it
 after every chunk, a rebuild from OUT once per block of pages), keeps running counts and a bounded
@@ -11,7 +12,6 @@ an analyst checks first (same-story copies, pages with dropped body-like lines).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -24,7 +24,6 @@ P_ON_BINS = 40
 BODY_LIKE_CHARS = 150
 """A line this long (about 25 words) that the article leaves out is "body-like": prose that may be
 a lost paragraph."""
-DUP_KIND = re.compile(r"dup:([\w-]+)")
 
 ARTICLE_COLUMNS = ["doc_id", "url", "title", "n_lines", "n_teasers", "p_on", "dup_of_doc", "doc_dup_score"]
 LINE_COLUMNS = ["doc_id", "line_no", "text", "role", "dup_of", "dup_score", "topic", "p_on", "reason"]
@@ -32,14 +31,12 @@ LINE_COLUMNS = ["doc_id", "line_no", "text", "role", "dup_of", "dup_score", "top
 
 @dataclass
 class ReportCollector:
-    """Running counts of a batch and the lines of its sampled pages (see the module docstring)."""
+    """Characters per role, the p_on histogram, per-page figures and the lines of the sampled
+    pages of a batch (see the module docstring)."""
 
     max_page_views: int = 200
-    roles: Counter = field(default_factory=Counter)
-    duplicates: Counter = field(default_factory=Counter)
     chars: Counter = field(default_factory=Counter)
     p_on_counts: np.ndarray = field(default_factory=lambda: np.zeros(P_ON_BINS, dtype=np.int64))
-    n_lines: int = 0
     _pages: list[pd.DataFrame] = field(default_factory=list)
     _sample_keys: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["doc_id", "key"]))
     _sample_lines: pd.DataFrame | None = None
@@ -53,11 +50,6 @@ class ReportCollector:
         text_len = lines["text"].str.len().fillna(0).to_numpy(dtype=np.int64)
         repeat = lines["dup_of"].notna().to_numpy()
         kept = body & ~repeat
-        self.n_lines += len(lines)
-        per_role = np.bincount(role[role >= 0], minlength=len(ROLES))
-        self.roles.update({name: int(n) for name, n in zip(ROLES, per_role, strict=True) if n})
-        for reason, n in lines["reason"].value_counts().items():  # a few distinct reasons
-            self.duplicates.update(dict.fromkeys(DUP_KIND.findall(str(reason)), int(n)))
         chars_per_role = np.bincount(role[role >= 0], weights=text_len[role >= 0], minlength=len(ROLES))
         self.chars.update(
             {name: int(n) for name, n in zip(ROLES, chars_per_role, strict=True) if name != "body"}

@@ -104,7 +104,8 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
     pages = collector.pages()
     views, view_of = page_views(collector, pages)
     threshold = (summary.get("models") or {}).get("topic", {}).get("threshold")
-    roles = {r: int(collector.roles.get(r, 0)) for r in ROLES}
+    # the stages' own counts (summary.json), not counted again here
+    roles = {r: int(summary["roles"].get(r, 0)) for r in ROLES}
     total_chars = sum(collector.chars.values())
     chars_rows = [
         {"what": what, "role": "repeat" if what == "body repeats" else what.split()[0], "chars": n}
@@ -114,7 +115,7 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
         ]
         + [(r, collector.chars[r]) for r in ROLES if r != "body"]
     ]
-    duplicates = {k: int(v) for k, v in sorted(collector.duplicates.items())}
+    duplicates = {k: int(v) for k, v in sorted(summary["duplicates"].items()) if k != "same_story_pages"}
     stages = {k: v for k, v in (summary.get("seconds") or {}).items() if k != "total"}
     clusters = same_story_clusters(pages)
     sizes = pd.Series([len(c) for c in clusters], dtype=int).value_counts().sort_index()
@@ -135,7 +136,7 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
         "summary": summary,
         "numbers": {
             "pages": len(pages),
-            "lines": collector.n_lines,
+            "lines": summary["lines"],
             "files": summary.get("files"),
             "empty_pages": summary.get("empty_pages"),
             "chars": total_chars,
