@@ -65,6 +65,12 @@ _PANDAS_DTYPES = {
 }
 
 
+def pandas_type(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """The nullable pandas dtype of a column type of these schemas (a ``to_pandas`` types_mapper)."""
+    name = _PANDAS_DTYPES.get(arrow_type)
+    return pd.api.types.pandas_dtype(name) if name else None
+
+
 def empty_frame(schema: pa.Schema) -> pd.DataFrame:
     """An empty DataFrame with the columns and nullable pandas dtypes of `schema`."""
     return conform(pd.DataFrame({name: [] for name in schema.names}), schema)

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.files import fsync_path
-from pipeline.schema import ARTICLES, PARAGRAPHS, empty_frame, to_arrow
+from pipeline.schema import ARTICLES, PARAGRAPHS, empty_frame, pandas_type, to_arrow
 from pipeline.stages.write import OutputWriter
 
 TABLES = {"paragraphs": PARAGRAPHS, "articles": ARTICLES}
@@ -51,9 +50,8 @@ def write_part(path: Path, frames: list[pd.DataFrame], table: str) -> None:
 def read_part(path: Path) -> list[pd.DataFrame]:
     """The row groups of a part file as frames (nullable dtypes, as `write_part` took them)."""
     parquet = pq.ParquetFile(path)
-    nullable = {pa.string(): pd.StringDtype(), pa.int32(): pd.Int32Dtype(), pa.float32(): pd.Float32Dtype()}
     return [
-        parquet.read_row_group(i).to_pandas(types_mapper=nullable.get) for i in range(parquet.num_row_groups)
+        parquet.read_row_group(i).to_pandas(types_mapper=pandas_type) for i in range(parquet.num_row_groups)
     ]
 
 
