@@ -25,6 +25,7 @@ LAYERS = {
     "files": 0,
     "config": 0,
     "schema": 0,
+    "arrays": 0,
     "text": 1,
     "sketch": 2,
     "learn": 3,

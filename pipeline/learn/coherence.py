@@ -21,10 +21,11 @@ in numpy: no per-page Python, no dense page-by-vocabulary matrix.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
+
+from pipeline.arrays import sorted_unique
 
 NEAR = 3
 """Half-width of the window over which ``sim_near`` takes the best neighbour."""
@@ -50,9 +51,11 @@ def _word_pairs(uniques: list[str], stopwords: pa.Array) -> tuple[np.ndarray, np
         pc.greater_equal(pc.utf8_length(flat), 3) if len(flat) else pa.array([], pa.bool_()),
         pc.invert(pc.is_in(flat, value_set=stopwords)),
     )
-    keep = keep.to_numpy(zero_copy_only=False) | pc.utf8_is_digit(flat).to_numpy(zero_copy_only=False)
-    word_id = pd.factorize(np.asarray(flat.to_numpy(zero_copy_only=False), dtype=object)[keep])[0]
-    pairs = np.unique(parent[keep].astype(np.int64) * (int(word_id.max(initial=0)) + 1) + word_id)
+    keep = pc.or_(keep, pc.utf8_is_digit(flat))
+    # ids in order of first occurrence, as pd.factorize gives them, without Python strings
+    word_id = pc.dictionary_encode(pc.filter(flat, keep)).indices.to_numpy().astype(np.int64)
+    parent = parent[keep.to_numpy(zero_copy_only=False)].astype(np.int64)
+    pairs = sorted_unique(parent * (int(word_id.max(initial=0)) + 1) + word_id)
     n_words = int(word_id.max(initial=0)) + 1
     return pairs // n_words, pairs % n_words
 
@@ -136,7 +139,7 @@ def coherence_features(
     # the page's core: the sum of its prose lines' vectors, as (page, word) -> weight
     n_pages = len(starts)
     is_prose = prose[line] > 0
-    core_key, inverse = np.unique(page_of[line[is_prose]] * n_words + word[is_prose], return_inverse=True)
+    core_key, inverse = sorted_unique(page_of[line[is_prose]] * n_words + word[is_prose], return_inverse=True)
     core_val = np.bincount(inverse, weights=value[is_prose], minlength=len(core_key))
     core_norm2 = np.bincount(core_key // n_words, weights=core_val**2, minlength=n_pages)
     dot = _row_dots(page_of[line] * n_words + word, value, core_key, core_val, line, n)
