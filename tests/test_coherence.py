@@ -117,6 +117,6 @@ def test_cosines_on_random_pages(pages):
 
 
 def test_an_empty_chunk_has_empty_features():
-    empty = np.zeros(0, dtype=np.int64)
-    out = coherence_features(empty, [], np.zeros(0), empty, empty, empty, pa.array([], pa.string()))
+    empty, no_text = np.zeros(0, dtype=np.int64), pa.array([], pa.string())
+    out = coherence_features(empty, no_text, np.zeros(0), empty, empty, empty, no_text)
     assert set(out) == set(COHERENCE_FEATURES) and all(len(v) == 0 for v in out.values())

@@ -41,10 +41,16 @@ COHERENCE_FEATURES = (
 )
 
 
-def _word_pairs(uniques: list[str], stopwords: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def alnum_words(texts: pa.Array) -> pa.Array:
+    """`texts` lower-cased, every run of characters other than letters and digits one space.
+
+    Computed once per chunk and shared: the line features find in-page repeats on it too."""
+    return pc.replace_substring_regex(pc.utf8_lower(texts), r"[^\p{L}\p{N}]+", " ")
+
+
+def _word_pairs(unique_words: pa.Array, stopwords: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(text, word) pairs of the distinct texts, each pair once: two int64 arrays of equal length."""
-    lower = pc.utf8_lower(pa.array(uniques, type=pa.large_string()))
-    words = pc.utf8_split_whitespace(pc.replace_substring_regex(lower, r"[^\p{L}\p{N}]+", " "))
+    words = pc.utf8_split_whitespace(unique_words)
     flat = pc.list_flatten(words)
     parent = pc.list_parent_indices(words).to_numpy()
     keep = pc.and_(
@@ -74,7 +80,7 @@ def _row_dots(
 
 def coherence_features(
     codes: np.ndarray,
-    uniques: list[str],
+    unique_words: pa.Array,
     prose: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
@@ -85,8 +91,8 @@ def coherence_features(
 
     Parameters
     ----------
-    codes : ndarray of int, shape (n_lines,), each line's index into `uniques` (pd.factorize).
-    uniques : list of str, the distinct line texts.
+    codes : ndarray of int, shape (n_lines,), each line's index into `unique_words` (pd.factorize).
+    unique_words : pyarrow string array, `alnum_words` of the distinct line texts.
     prose : ndarray of float, shape (n_lines,), 1 for the lines that read as running text.
     starts, ends, page_of : the page bounds of linefeatures.page_bounds.
     stopwords : pyarrow array of the stopwords to leave out.
@@ -99,10 +105,10 @@ def coherence_features(
     n = len(codes)
     if not n:
         return {name: np.zeros(0, np.float32) for name in COHERENCE_FEATURES}
-    text_of_pair, word_of_pair = _word_pairs(uniques, stopwords)
+    text_of_pair, word_of_pair = _word_pairs(unique_words, stopwords)
     n_words = int(word_of_pair.max(initial=0)) + 1
     # the (line, word) pairs of the chunk: the pairs of each line's distinct text
-    per_text = np.bincount(text_of_pair, minlength=len(uniques))
+    per_text = np.bincount(text_of_pair, minlength=len(unique_words))
     first_pair = np.concatenate([[0], np.cumsum(per_text)])
     counts = per_text[codes]
     line = np.repeat(np.arange(n), counts)

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.learn.coherence import COHERENCE_FEATURES, coherence_features
+from pipeline.learn.coherence import COHERENCE_FEATURES, alnum_words, coherence_features
 from pipeline.text.markers import MARKER_KINDS, match_markers, regex_hits
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
@@ -408,14 +408,11 @@ def line_features(lines: pd.DataFrame) -> pd.DataFrame:
     f["header_rel_pos"] = np.where(seen, f["rel_pos"][last_header], -1.0).astype(np.float32)
     f["log_prose_since_header"] = np.where(seen, np.log1p(cum - cum[last_header]), -1.0).astype(np.float32)
     f["prose_ended"] = ((after == 0) & (total > 0) & (prose == 0)).astype(np.float32)
-    f.update(coherence_features(codes, list(uniques), prose, starts, ends, page_of, _STOP_ARRAY))
+    unique_words = alnum_words(pa.array(uniques, type=pa.large_string()))
+    f.update(coherence_features(codes, unique_words, prose, starts, ends, page_of, _STOP_ARRAY))
 
     # repeats inside the page: same normalised text (normalised once per distinct line)
-    unique_norm = pc.utf8_trim_whitespace(
-        pc.replace_substring_regex(
-            pc.utf8_lower(pa.array(uniques, type=pa.large_string())), r"[^\p{L}\p{N}]+", " "
-        )
-    ).to_pylist()
+    unique_norm = pc.utf8_trim_whitespace(unique_words).to_pylist()
     norm_codes = pd.factorize(np.asarray(unique_norm, dtype=object))[0][codes] if n else codes
     key = pd.DataFrame({"page": page, "norm": norm_codes})
     f["log_repeats"] = np.log1p(
