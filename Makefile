@@ -9,7 +9,7 @@ export ARTICLE_PIPELINE_SHARED := $(abspath $(SHARED))
 LABELS := data/labels/sea-extra
 HELDOUT := data/labels/sea-heldout
 
-.PHONY: help setup run test test-browser train eval bench lint clean
+.PHONY: help setup run test test-browser train eval bench bench-full lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ bench: $(STAMP) ## speed, memory and duplicate-index benchmarks (bench-results/)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
 	$(BIN)/python -m pipeline.bench
 	$(BIN)/python -m pipeline.bench.dask_engine
+
+bench-full: $(STAMP) ## the scale run: 1k, 10k, 100k, 1M generated pages (--jobs 2 above 10k, same-story index kept; about an hour, ~9 GB of data)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
+	$(BIN)/python -m pipeline.bench --full
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check pipeline tests

@@ -115,3 +115,19 @@ def test_tiny_bench_run_reports_every_measure(tmp_path):
         assert traf["pages"] == 10 and traf["pages_per_s"] > 0
         assert report["ratio_vs_trafilatura"]["50"] > 0
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scale_runs_use_every_core_and_keep_the_index(tmp_path, monkeypatch):
+    """Sizes above the jobs-check size run with --big-jobs and, with --index, keep the same-story
+    index: what `make bench-full` does at 100k and 1M pages."""
+    monkeypatch.setattr(bench, "JOBS_CHECK_MAX", 40)
+    args = ["--sizes", "30,45", "--out", str(tmp_path), "--big-jobs", "2", "--index"]
+    code = bench.main(
+        [*args, "--traf-pages", "0", "--dedup-pages", "0", "--gen-jobs", "1", "--jobs-check", "0"]
+    )
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert code == 0, report["runs"]
+    small, big = report["runs"]
+    assert (small["n"], small["jobs"], big["n"], big["jobs"]) == (30, 1, 45, 2)
+    assert big["pages"] == 45 and big["index_bytes"] > 0 and big["peak_tree_rss_mb"] >= big["peak_rss_mb"]
+    assert "jobs" not in report

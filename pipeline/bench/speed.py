@@ -19,7 +19,11 @@ Usage::
 
     python -m pipeline.bench                        # sizes 1000,3600,10000: a few minutes on 2 cores
     python -m pipeline.bench --sizes 1000,10000,100000
-    python -m pipeline.bench --full                 # 1k, 10k, 100k, 1M (about 9 GB of text; hours)
+    python -m pipeline.bench --full                 # 1k, 10k, 100k, 1M (`make bench-full`; ~9 GB of text)
+
+``--full`` is the scale run of issue 12: sizes above the jobs-check size run on every core
+(``--big-jobs``, default all) and keep the same-story index (``--index``), so its peak memory
+(every process of the run summed) is the whole run's, index included.
 
 Processes are measured by `pipeline.bench.process`; trafilatura runs as its own process
 (`pipeline/bench/trafilatura_worker.py`), whose start-up is part of its measure.
@@ -163,7 +167,14 @@ def parse_sizes(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES), help="page counts N")
-    parser.add_argument("--full", action="store_true", help="sizes 1k,10k,100k,1M (hours, ~3 GB of data)")
+    parser.add_argument(
+        "--full", action="store_true", help="sizes 1k,10k,100k,1M with --index (about an hour, ~9 GB of data)"
+    )
+    parser.add_argument(
+        "--big-jobs",
+        type=int,
+        help=f"--jobs of the runs above {JOBS_CHECK_MAX:,} pages (default: 1; with --full every core)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     parser.add_argument("--data", type=Path, help="generated pages (default OUT/data, reused when present)")
     parser.add_argument("--seed", type=int, default=0)
@@ -182,6 +193,8 @@ def bench(args: argparse.Namespace) -> dict:
     from pipeline.bench.pagegen import Vocabulary, write_pages
 
     sizes = list(FULL_SIZES) if args.full else args.sizes
+    index_runs = args.index or args.full
+    big_jobs = args.big_jobs or ((os.cpu_count() or 1) if args.full else 1)
     out: Path = args.out
     data_root: Path = args.data or out / "data"
     runs_dir = out / "runs"
@@ -216,8 +229,9 @@ def bench(args: argparse.Namespace) -> dict:
 
     for n in sizes:
         folder, manifest = dataset(n)
-        index = runs_dir / f"index-{n}" if args.index else None
-        run = run_pipeline(folder, runs_dir / f"out-{n}", jobs=1, index=index)
+        index = runs_dir / f"index-{n}" if index_runs else None
+        jobs = big_jobs if n > JOBS_CHECK_MAX else 1
+        run = run_pipeline(folder, runs_dir / f"out-{n}", jobs=jobs, index=index)
         run |= {"n": n, "format": manifest["format"], "input_bytes": manifest["bytes"]}
         if "pages" in run:
             run["mb_per_s"] = round(manifest["bytes"] / 1e6 / run["wall_s"], 2)
@@ -287,8 +301,9 @@ def _run_line(run: dict) -> str:
     if "pages" not in run:
         return f"run   N={run['n']:>9,}  FAILED (exit {run['exit_code']}): {run.get('error')}"
     return (
-        f"run   N={run['n']:>9,}  {run['wall_s']:8.1f} s  {run['pages_per_s']:8.1f} pages/s  "
-        f"{run['peak_rss_mb']:8.0f} MB  report {100 * run.get('report_share', 0.0):.1f} %"
+        f"run   N={run['n']:>9,}  jobs {run['jobs']}  {run['wall_s']:8.1f} s  "
+        f"{run['pages_per_s']:8.1f} pages/s  "
+        f"{run['peak_tree_rss_mb']:8.0f} MB  report {100 * run.get('report_share', 0.0):.1f} %"
     )
 
 
@@ -296,7 +311,8 @@ def table(report: dict) -> str:
     """The results as a short text table."""
     stages = sorted({k for r in report["runs"] for k in r.get("stage_ms_per_page", {})})
     head = (
-        f"{'N':>9} {'wall s':>8} {'pages/s':>8} {'p/cpu-s':>8} {'MB/s':>6} {'RSS MB':>7} {'start s':>7} "
+        f"{'N':>9} {'jobs':>4} {'wall s':>8} {'pages/s':>8} {'p/cpu-s':>8} {'MB/s':>6} {'RSS MB':>7} "
+        f"{'start s':>7} "
         f"{'x traf':>6} {'x cpu':>6} | " + " ".join(f"{s[:9]:>9}" for s in stages) + "  (ms/page)"
     )
     rows = [head, "-" * len(head)]
@@ -309,8 +325,9 @@ def table(report: dict) -> str:
         per = r["stage_ms_per_page"]
         key = str(r["n"])
         rows.append(
-            f"{r['n']:>9} {r['wall_s']:>8.1f} {r['pages_per_s']:>8.1f} {r['pages_per_cpu_s']:>8.1f} "
-            f"{r['mb_per_s']:>6.2f} {r['peak_rss_mb']:>7.0f} {r['startup_s']:>7.2f} "
+            f"{r['n']:>9} {r['jobs']:>4} {r['wall_s']:>8.1f} {r['pages_per_s']:>8.1f} "
+            f"{r['pages_per_cpu_s']:>8.1f} "
+            f"{r['mb_per_s']:>6.2f} {r['peak_tree_rss_mb']:>7.0f} {r['startup_s']:>7.2f} "
             f"{ratios.get(key, '-'):>6} {cpu_ratios.get(key, '-'):>6} | "
             + " ".join(f"{per.get(s, 0):>9.3f}" for s in stages)
         )
@@ -350,15 +367,25 @@ def plot(report: dict, path: Path) -> None:
         return
     n = [r["n"] for r in runs]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_t.loglog(n, [r["wall_s"] for r in runs], "o-", label="article-pipeline --jobs 1")
+    jobs = sorted({r["jobs"] for r in runs})
+    ax_t.loglog(n, [r["wall_s"] for r in runs], "o-", label="article-pipeline wall s")
+    for r in runs:
+        ax_t.annotate(
+            f"--jobs {r['jobs']}",
+            (r["n"], r["wall_s"]),
+            fontsize=7,
+            xytext=(4, -10),
+            textcoords="offset points",
+        )
     ax_t.loglog(n, [r["cpu_s"] for r in runs], "o:", color="C0", alpha=0.6, label="article-pipeline CPU s")
     ax_t.loglog(n, [runs[-1]["wall_s"] * x / n[-1] for x in n], ":", color="grey", label="linear in N")
     traf = report.get("trafilatura", {})
     if traf.get("available"):
         ax_t.loglog(n, [x / traf["pages_per_s"] for x in n], "s--", label="trafilatura (at its pages/s)")
-    ax_t.set(xlabel="pages N", ylabel="seconds", title="Time, one core (wall; CPU dotted)")
+    cores = "one core" if jobs == [1] else f"{max(jobs)} cores above {JOBS_CHECK_MAX:,} pages"
+    ax_t.set(xlabel="pages N", ylabel="seconds", title=f"Time, {cores} (wall; CPU dotted)")
     ax_t.legend(fontsize=8)
-    ax_m.loglog(n, [r["peak_rss_mb"] for r in runs], "o-", color="C3", label="peak RSS")
+    ax_m.loglog(n, [r["peak_tree_rss_mb"] for r in runs], "o-", color="C3", label="peak RSS, all processes")
     ax_m.axhline(8192, color="grey", ls=":", label="8 GB budget")
     ax_m.set(xlabel="pages N", ylabel="peak RSS (MB)", title="Memory")
     ax_m.legend(fontsize=8)
