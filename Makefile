@@ -49,6 +49,7 @@ eval: $(STAMP) ## out-of-fold metrics on the training corpora, then the shipped 
 bench: $(STAMP) ## speed, memory and duplicate-index benchmarks (bench-results/)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
 	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline.bench.replicated
 	$(BIN)/python -m pipeline.bench.dask_engine
 
 bench-full: $(STAMP) ## the scale run: 1k, 10k, 100k, 1M generated pages (--jobs 2 above 10k, same-story index kept; about an hour, ~9 GB of data)

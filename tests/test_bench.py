@@ -131,3 +131,17 @@ def test_scale_runs_use_every_core_and_keep_the_index(tmp_path, monkeypatch):
     assert (small["n"], small["jobs"], big["n"], big["jobs"]) == (30, 1, 45, 2)
     assert big["pages"] == 45 and big["index_bytes"] > 0 and big["peak_tree_rss_mb"] >= big["peak_rss_mb"]
     assert "jobs" not in report
+
+
+def test_replicated_pages_are_copies_with_one_distinct_last_line(tmp_path):
+    from pipeline.bench.replicated import replicate
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("Title A\n\nBody of A.\n")
+    (source / "b.txt").write_text("Title B\nBody of B.")
+    paths = replicate(source, tmp_path / "copies", 5)
+    texts = [p.read_text() for p in paths]
+    assert len(set(texts)) == 5 and len(set(paths)) == 5
+    assert texts[0] == "Title A\n\nBody of A.\n(copy 0)\n" and texts[3] == "Title B\nBody of B.\n(copy 1)\n"
+    assert [p.name for p in paths] == ["a-000.txt", "b-000.txt", "a-001.txt", "b-001.txt", "a-002.txt"]
