@@ -15,6 +15,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipeline.learn.tokencounts import tfidf_transform
+
 ARTICLE_ROLES = ("title", "body", "caption")
 """Roles of the page's own article: their lines get the page's article as context."""
 
@@ -175,7 +177,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         for column, weight, vectorizer in self.blocks_.values():
             # each distinct text once (a page's text, a menu line repeated across a site's pages)
             codes, uniques = pd.factorize(X[column].to_numpy())
-            blocks.append(vectorizer.transform(uniques)[codes] * np.float32(weight))
+            blocks.append(tfidf_transform(vectorizer, uniques)[codes] * np.float32(weight))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
