@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.learn import tokencounts, wordchars
+from pipeline.learn import tokencounts
 
 TRICKY = [
     "Drug trafficking in the Golden Triangle",
@@ -71,9 +69,3 @@ def test_other_configurations_fall_back():
     vectorizer = _fitted(TRICKY, ngram_range=(1, 2))
     assert not tokencounts.fast_path_applies(vectorizer)
     _assert_same(vectorizer.transform(TRICKY), tokencounts.tfidf_transform(vectorizer, TRICKY))
-
-
-def test_word_character_table_is_pythons():
-    if unicodedata.unidata_version != wordchars.UNIDATA_VERSION:
-        pytest.skip("this Python has another Unicode version: the table is recomputed at run time")
-    assert "".join(wordchars.WORD_RANGES) == tokencounts.word_ranges()

@@ -5,7 +5,7 @@ a regex call and a dict per text), which was 70 % of the topics stage. `tfidf_tr
 the same matrix, bit for bit: the texts are lower-cased by Python (`str.lower`, as scikit-learn
 does), cut into their maximal runs of word characters by one RE2 split in pyarrow over the whole
 batch (the default token pattern ``\\b\\w\\w+\\b`` finds exactly the runs of two characters or
-more; Python's word characters are spelled out for RE2 in `wordchars`), looked up in the
+more; Python's word characters are spelled out for RE2 in `text.charclasses`), looked up in the
 vocabulary by one hash join, and counted per (text, term) with numpy. The count matrix is built
 as `_count_vocab` builds it (same dtypes, sorted indices) and goes through the vectorizer's own
 TF-IDF step. Only the configuration the topic model uses takes this path (word unigrams,
@@ -15,8 +15,6 @@ batch pyarrow cannot take (a lone surrogate), falls back to `vectorizer.transfor
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from functools import cache
 
@@ -26,7 +24,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.learn import wordchars
+from pipeline.text import charclasses
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
@@ -110,25 +108,11 @@ def _vocabulary_arrays(vectorizer: TfidfVectorizer) -> tuple[pa.Array, np.ndarra
 def non_word_pattern() -> str:
     """An RE2 pattern matching runs of the characters that are not word characters for Python's
     `re` (its ``\\w``), whatever RE2 thinks a word character is."""
-    ranges = "".join(wordchars.WORD_RANGES)
-    if unicodedata.unidata_version != wordchars.UNIDATA_VERSION:
-        ranges = word_ranges()
-    spans = []
-    for span in ranges.split(","):
-        first, _, last = span.partition("-")
-        spans.append(f"\\x{{{first}}}-\\x{{{last}}}" if last else f"\\x{{{first}}}")
+    spans = [
+        f"\\x{{{first:X}}}-\\x{{{last:X}}}" if last != first else f"\\x{{{first:X}}}"
+        for first, last in charclasses.parse_ranges(charclasses.word_ranges())
+    ]
     return f"[^{''.join(spans)}]+"
-
-
-def word_ranges() -> str:
-    """Python's word characters as ``wordchars.WORD_RANGES`` spells them, computed from `re`."""
-    spans = []
-    for lo, hi in ((0, 0xD800), (0xE000, 0x110000)):  # no surrogates: they are not characters
-        block = "".join(map(chr, range(lo, hi)))
-        for match in re.finditer(r"\w+", block):
-            first, last = ord(match.group()[0]), ord(match.group()[-1])
-            spans.append(f"{first:X}-{last:X}" if first != last else f"{first:X}")
-    return ",".join(spans)
 
 
 def _as_configured(matrix: sp.csr_array):

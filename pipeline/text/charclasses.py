@@ -1,11 +1,19 @@
-"""The characters Python's `re` counts as word characters (``\\w`` in a str pattern: `str.isalnum`
-or "_"), as code-point ranges, for regex engines whose ``\\w`` is ASCII-only (RE2 in pyarrow).
+"""Python's own character classes as code-point ranges, for code that does not use `re`.
 
-Generated from Python's own `re` for the Unicode version below (`word_ranges` recomputes them,
-in ~0.2 s, when the running Python has another); tests/test_tokencounts.py checks the table.
+`re`'s ``\\w`` (in a str pattern: `str.isalnum` or "_") and ``\\s`` (`str.isspace`), for RE2 in
+pyarrow (whose ``\\w`` is ASCII-only: `learn.tokencounts`) and for numpy lookup tables over code
+points (`text.normalise.fold_all`). Generated from Python's `re` for the Unicode version below;
+`word_ranges` / `space_ranges` recompute them (~0.2 s) when the running Python has another, and
+tests/test_tokencounts.py checks the stored ones.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import numpy as np
 
 UNIDATA_VERSION = "14.0.0"
 WORD_RANGES = (
@@ -84,3 +92,52 @@ WORD_RANGES = (
     "A1,2CEB0-2EBE0,2F800-2FA1D,30000-3134A"
 )
 """Hexadecimal code points and ranges ("41-5A"), comma-separated."""
+
+SPACE_RANGES = "9-D,1C-20,85,A0,1680,2000-200A,2028-2029,202F,205F,3000"
+"""The characters Python's `re` counts as white space (``\\s``: `str.isspace`), spelled the same way."""
+
+
+def regex_ranges(pattern: str) -> str:
+    """The code points a one-character class `pattern` matches in Python's `re`, as ranges
+    ("41-5A,5F,61-7A"): the runs found in a string of every code point (no surrogates)."""
+    spans = []
+    for lo, hi in ((0, 0xD800), (0xE000, 0x110000)):
+        block = "".join(map(chr, range(lo, hi)))
+        for match in re.finditer(f"{pattern}+", block):
+            first, last = ord(match.group()[0]), ord(match.group()[-1])
+            spans.append(f"{first:X}-{last:X}" if first != last else f"{first:X}")
+    return ",".join(spans)
+
+
+@cache
+def word_ranges() -> str:
+    """`re`'s ``\\w`` as ranges (the stored table when the Unicode versions agree)."""
+    if unicodedata.unidata_version == UNIDATA_VERSION:
+        return "".join(WORD_RANGES)
+    return regex_ranges(r"\w")
+
+
+@cache
+def space_ranges() -> str:
+    """`re`'s ``\\s`` as ranges (the stored table when the Unicode versions agree)."""
+    if unicodedata.unidata_version == UNIDATA_VERSION:
+        return SPACE_RANGES
+    return regex_ranges(r"\s")
+
+
+def parse_ranges(ranges: str) -> list[tuple[int, int]]:
+    """ "41-5A,5F" -> [(0x41, 0x5A), (0x5F, 0x5F)]."""
+    out = []
+    for span in ranges.split(","):
+        first, _, last = span.partition("-")
+        out.append((int(first, 16), int(last or first, 16)))
+    return out
+
+
+def code_point_table(*ranges: str) -> np.ndarray:
+    """A bool array over every code point (shape (0x110000,)): True in the given ranges."""
+    table = np.zeros(0x110000, dtype=bool)
+    for spans in ranges:
+        for first, last in parse_ranges(spans):
+            table[first : last + 1] = True
+    return table
