@@ -35,10 +35,17 @@ def assemble_articles(pages: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     content = role != "boilerplate"
 
     def joined(mask: np.ndarray) -> np.ndarray:
+        # each page's rows in their order, joined page by page (a pandas groupby would first copy
+        # the texts into an Arrow array and then iterate it item by item)
         out = np.full(n_pages, "", dtype=object)
-        if mask.any():
-            per_page = pd.Series(text[mask]).groupby(page[mask], sort=True).agg(PARAGRAPH_SEPARATOR.join)
-            out[per_page.index.to_numpy()] = per_page.to_numpy(dtype=object)
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            rows = rows[np.argsort(page[rows], kind="stable")]
+            of_page = page[rows]
+            starts = np.flatnonzero(np.r_[True, of_page[1:] != of_page[:-1]])
+            texts = text[rows].tolist()
+            bounds = zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True)
+            out[of_page[starts]] = [PARAGRAPH_SEPARATOR.join(texts[a:b]) for a, b in bounds]
         return out
 
     length = lines["text"].str.len().to_numpy(dtype=float, na_value=0.0)

@@ -83,7 +83,10 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
         return lines
     role = lines["role"].to_numpy(dtype=object, na_value="")
     page = lines["page"].to_numpy(dtype=np.int64)
-    text = lines["text"].fillna("").to_numpy(dtype=object)
+
+    def text(rows: np.ndarray) -> np.ndarray:
+        # only the rows asked for become Python strings (a chunk's 85,000 texts cost 10 ms)
+        return lines["text"].iloc[rows].fillna("").to_numpy(dtype=object)
 
     is_title = role == "title"
     first_title = np.zeros(len(lines), dtype=bool)
@@ -92,7 +95,7 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
     first_title[title_rows[first]] = True
 
     # every (title key, page) of the chunk: predicted first titles and records' own titles
-    title_text = [text[first_title]]
+    title_text = [text(np.flatnonzero(first_title))]
     title_page = [page[first_title]]
     if "title" in pages:
         record_titles = pages["title"].to_numpy(dtype=object, na_value=None)
@@ -112,7 +115,7 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
     length = lines["text"].str.len().to_numpy(dtype=np.int64, na_value=0)
     candidate = np.isin(role, ("title", "body", "caption")) & ~first_title & (length <= 2 * longest + 10)
     rows = np.flatnonzero(candidate)
-    key, words = fold(text[rows])
+    key, words = fold(text(rows))
     title_keys = set(titles["key"])
     # some page has it as its title, and that page is not this one
     hits = [

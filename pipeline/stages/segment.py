@@ -6,6 +6,7 @@ non-empty when it has at least one non-space character. The text is kept exactly
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 LINE_COLUMNS = ("doc_id", "line_no", "text", "page", "pos", "n_page_lines")
@@ -20,22 +21,27 @@ def segment(pages: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame, shape (n_non_empty_lines, 6), columns LINE_COLUMNS, in page then line order.
     """
-    doc_ids, line_nos, texts, page_idx, positions, counts = [], [], [], [], [], []
-    for page, (doc_id, text) in enumerate(zip(pages["doc_id"], pages["text"], strict=True)):
-        kept = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line and not line.isspace()]
-        doc_ids.extend([doc_id] * len(kept))
-        line_nos.extend(n for n, _ in kept)
-        texts.extend(line for _, line in kept)
-        page_idx.extend([page] * len(kept))
-        positions.extend(range(len(kept)))
-        counts.extend([len(kept)] * len(kept))
+    texts: list[str] = []
+    numbers: list[int] = []  # 0-based index of each kept line among the page's lines
+    counts: list[int] = []
+    for text in pages["text"]:
+        lines = text.splitlines()
+        kept = [n for n, line in enumerate(lines) if line and not line.isspace()]
+        texts.extend([lines[n] for n in kept])
+        numbers.extend(kept)
+        counts.append(len(kept))
+    # the per-line columns of the page come from numpy, not from a Python list per column
+    per_page = np.asarray(counts, dtype=np.int64)
+    page = np.repeat(np.arange(len(per_page)), per_page)
+    first = np.cumsum(per_page) - per_page
+    doc_ids = pages["doc_id"].to_numpy(dtype=object)[page]
     return pd.DataFrame(
         {
             "doc_id": pd.array(doc_ids, dtype="string"),
-            "line_no": pd.array(line_nos, dtype="int32"),
+            "line_no": pd.array(np.asarray(numbers, dtype=np.int64) + 1, dtype="int32"),
             "text": pd.array(texts, dtype="string"),
-            "page": pd.array(page_idx, dtype="int32"),
-            "pos": pd.array(positions, dtype="int32"),
-            "n_page_lines": pd.array(counts, dtype="int32"),
+            "page": pd.array(page, dtype="int32"),
+            "pos": pd.array(np.arange(len(page)) - first[page], dtype="int32"),
+            "n_page_lines": pd.array(per_page[page], dtype="int32"),
         }
     )

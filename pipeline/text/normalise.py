@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from pipeline.text import charclasses
 from pipeline.text.urls import URL, strip_urls
 
 JUNK = re.compile(r"[^\w\s]+")
@@ -84,7 +86,7 @@ def fold_all(texts: list[object]) -> list[str]:
         for t in (texts[i] for i in other)
     ]
     joined = _SEPARATOR.join(normalised)
-    parts = JUNK.sub("", joined.casefold()).split(_SEPARATOR)
+    parts = _without_junk(joined.casefold()).split(_SEPARATOR)
     if joined.count(_SEPARATOR) != len(other) - 1 or len(parts) != len(other):
         for i in other:  # a text holding the separator (or casefolding into it)
             out[i] = fold(texts[i])
@@ -99,6 +101,31 @@ def fold_all(texts: list[object]) -> list[str]:
     for k, folded in zip(marked, stripped, strict=True):
         out[other[k]] = folded
     return out  # type: ignore[return-value]
+
+
+# A chunk's folding runs over millions of characters: `JUNK`'s deletion is done there by a lookup
+# table over the code points (numpy: 0.045 s for 5 M characters against 0.10 s for the regex).
+
+
+@cache
+def _junk_table() -> np.ndarray:
+    """The code points `JUNK` removes: neither `re`'s word characters nor its white space."""
+    return ~charclasses.code_point_table(charclasses.word_ranges(), charclasses.space_ranges())
+
+
+def _code_points(text: str) -> np.ndarray:
+    # surrogatepass: a lone surrogate is a code point like any other (JUNK removes it)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _from_code_points(points: np.ndarray) -> str:
+    return points.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _without_junk(text: str) -> str:
+    """``JUNK.sub("", text)``."""
+    points = _code_points(text)
+    return _from_code_points(points[~_junk_table()[points]])
 
 
 def tokenise(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
