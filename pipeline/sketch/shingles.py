@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.arrays import sorted_unique
 from pipeline.sketch.hashing import POLY, U64, mix64
 
 _BLOCK_CHARS = 1 << 21
@@ -86,8 +87,7 @@ def char_shingle_hashes(folded: str, n: int, sample_mod: int) -> np.ndarray:
         for j in range(n):
             acc = acc * POLY + points[j : j + width]
         mixed = mix64(acc)
-    kept = np.sort((mixed[mixed % U64(sample_mod) == 0] >> U64(32)).astype(np.uint32))
-    return kept[np.r_[True, kept[1:] != kept[:-1]]] if len(kept) else kept
+    return sorted_unique((mixed[mixed % U64(sample_mod) == 0] >> U64(32)).astype(np.uint32))
 
 
 def window_hashes(points: np.ndarray, n: int) -> np.ndarray:
@@ -137,8 +137,7 @@ def char_shingle_sets(folded: list[str], n: int, sample_mod: int) -> tuple[np.nd
         with np.errstate(over="ignore"):
             mixed = mix64(h)
         kept = whole & (mixed % U64(sample_mod) == 0)
-        keys = np.sort((owner[kept] << U64(32)) | (mixed[kept] >> U64(32)))
-        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]  # np.unique hashes: 100x slower
+        keys = sorted_unique((owner[kept] << U64(32)) | (mixed[kept] >> U64(32)))
         counts[lo:hi] = np.bincount((keys >> U64(32)).astype(np.int64), minlength=hi - lo)
         values.append((keys & U64(0xFFFFFFFF)).astype(np.uint32))
         lo = hi
