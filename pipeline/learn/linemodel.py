@@ -102,6 +102,12 @@ def _blocked_proba(model: Any, X: np.ndarray) -> np.ndarray:
     return np.vstack([model.predict_proba(X[i : i + BLOCK_ROWS]) for i in range(0, len(X), BLOCK_ROWS)])
 
 
+def _rows_of(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """X[rows] for sorted distinct `rows`; X itself when they are all of its rows (no copy of a
+    chunk's whole matrix)."""
+    return X if len(rows) == len(X) else X[rows]
+
+
 def _transitions(
     lines: pd.DataFrame, roles: np.ndarray, partial: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -356,11 +362,13 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
             unsure = np.flatnonzero((first_body > margin) & (first_body < 1.0 - margin))
             p_body = first_body.astype(np.float64, copy=True)
         if len(unsure):
-            p_body[unsure] = _blocked_proba(body_model, X[unsure])[:, list(body_model.classes_).index(True)]
+            p_body[unsure] = _blocked_proba(body_model, _rows_of(X, unsure))[
+                :, list(body_model.classes_).index(True)
+            ]
         q = np.zeros((len(X), len(ROLES)))
         rows = np.flatnonzero(p_body < 0.5) if skip_body else np.arange(len(X))
         if len(rows):
-            q_known = _blocked_proba(role_model, X[rows])
+            q_known = _blocked_proba(role_model, _rows_of(X, rows))
             for j, role in enumerate(role_model.classes_):
                 q[rows, ROLES.index(role)] = q_known[:, j]
         proba = q * (1.0 - p_body)[:, None]
