@@ -17,7 +17,7 @@ from pipeline.schema import ROLES
 from pipeline.stages.read import Page, pages_frame
 from pipeline.stages.roles import assign_roles
 from pipeline.stages.segment import segment
-from pipeline.text.markers import match_markers
+from pipeline.text.markers import ANYWHERE_KINDS, MARKERS, MAX_MARKER_CHARS, match_markers, normalised
 from pipeline.training.linedata import body_labels, labelled_lines
 from pipeline.training.lines import out_of_fold_roles, score_roles
 
@@ -45,6 +45,32 @@ def test_markers_are_matched_by_kind():
     assert names.tolist() == ["see-more", "agency", "related", "said", "byline", ""]
     assert kinds["marker_list-header"].tolist() == [1, 0, 1, 0, 0, 0]
     assert kinds.loc[5].sum() == 0  # running text is no marker
+
+
+def test_normalised_collapses_spaces_as_one_regex_replace_would():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = ["  See   MORE ", "a\tb", "a\r\n b", "a\u00a0 b", "a\vb", "", "plain words", None, " \f x  y\t"]
+    values = pa.array(texts, type=pa.large_string())
+    plain = pc.replace_substring_regex(pc.utf8_trim_whitespace(pc.utf8_lower(values)), r"\s+", " ")
+    assert normalised(values).to_pylist() == plain.to_pylist()
+    assert normalised(values).to_pylist()[:3] == ["see more", "a b", "a b"]
+
+
+def test_markers_found_through_the_union_pass_are_those_of_each_pattern_alone():
+    import re
+
+    text = pd.Series(
+        ["See more", "Photo: Reuters", "VNA", "Related News", "By John Smith", PROSE, "© 2024 Copyright", ""]
+    )
+    kinds, _ = match_markers(text)
+    norm = normalised(text)
+    for marker in MARKERS:
+        alone = np.array([bool(re.search(marker.compiled, t)) for t in norm.to_pylist()])
+        if marker.kind not in ANYWHERE_KINDS:
+            alone &= np.array([len(t) <= MAX_MARKER_CHARS for t in norm.to_pylist()])
+        assert not (alone & (kinds[f"marker_{marker.kind}"].to_numpy() == 0)).any(), marker.name
 
 
 def test_long_line_mentioning_a_date_is_not_a_date_marker():
