@@ -39,6 +39,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from pipeline.learn.binnedtrees import BinnedTrees
 from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
 from pipeline.learn.pagetype import listing_labels, page_features
 from pipeline.learn.viterbi import viterbi
@@ -96,10 +97,14 @@ in the CPU cache makes prediction 2-3x faster than one pass over a chunk's 150 M
 
 
 def _blocked_proba(model: Any, X: np.ndarray) -> np.ndarray:
-    """model.predict_proba(X) in blocks of BLOCK_ROWS rows, shape (n_rows, n_classes)."""
+    """model.predict_proba(X) in blocks of BLOCK_ROWS rows, shape (n_rows, n_classes).
+
+    Gradient boosting models walk their trees on binned rows (`binnedtrees`: the same numbers,
+    2-5x faster)."""
+    predictor = BinnedTrees(model) if BinnedTrees.supports(model) else model
     if len(X) <= BLOCK_ROWS:
-        return model.predict_proba(X)
-    return np.vstack([model.predict_proba(X[i : i + BLOCK_ROWS]) for i in range(0, len(X), BLOCK_ROWS)])
+        return predictor.predict_proba(X)
+    return np.vstack([predictor.predict_proba(X[i : i + BLOCK_ROWS]) for i in range(0, len(X), BLOCK_ROWS)])
 
 
 def _rows_of(X: np.ndarray, rows: np.ndarray) -> np.ndarray:

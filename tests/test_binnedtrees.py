@@ -1,0 +1,66 @@
+"""Trees walked on binned rows give scikit-learn's own probabilities, to the bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from pipeline.learn.binnedtrees import BinnedTrees
+from pipeline.learn.linemodel import _blocked_proba
+
+from .conftest import REPO
+
+
+def awkward_rows(rng: np.random.Generator, X: np.ndarray, n: int) -> np.ndarray:
+    """Rows that sit on the model's edges: training values (thresholds lie between them), their
+    float32 neighbours, NaN, +-inf, values beyond the training range."""
+    rows = X[rng.integers(0, len(X), n)].copy()
+    rows[: n // 4] = np.nextafter(rows[: n // 4], np.float32(np.inf))
+    rows[n // 4 : n // 2] = np.nextafter(rows[n // 4 : n // 2], np.float32(-np.inf))
+    mask = rng.random(rows.shape)
+    rows[mask < 0.05] = np.nan
+    rows[(mask >= 0.05) & (mask < 0.08)] = np.inf
+    rows[(mask >= 0.08) & (mask < 0.11)] = -np.inf
+    rows[(mask >= 0.11) & (mask < 0.14)] *= 1e6
+    return rows
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_binned_walk_equals_predict_proba_bit_for_bit(n_classes):
+    rng = np.random.default_rng(n_classes)
+    X = rng.normal(size=(3000, 12)).astype(np.float32)
+    X[:, 3] = rng.integers(0, 4, 3000)  # few distinct values: thresholds between them
+    X[rng.random(X.shape) < 0.02] = np.nan  # missing values seen in training
+    y = (X[:, 0] + np.nan_to_num(X[:, 3]) + rng.normal(size=3000) > 1).astype(int)
+    if n_classes > 2:
+        y = (np.nan_to_num(X[:, 1]) * 2 + y).astype(int) % n_classes
+    model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0).fit(X, y)
+    rows = awkward_rows(rng, X, 4000)
+    trees = BinnedTrees(model)
+    assert BinnedTrees.supports(model)
+    assert np.array_equal(trees.predict_proba(rows), model.predict_proba(rows))
+    assert set(trees.features_) <= set(range(12))
+
+
+def test_the_shipped_line_models_predict_the_same_binned(models):
+    from pipeline.stages.read import iter_pages, pages_frame
+    from pipeline.stages.segment import segment
+
+    line_model = models.lines
+    lines = segment(pages_frame(list(iter_pages(sorted((REPO / "seeds").glob("*.txt"))))))
+    X = line_model._features(lines)
+    body = line_model.first_[0]
+    assert BinnedTrees.supports(body)
+    assert np.array_equal(_blocked_proba(body, X), body.predict_proba(X))
+    rows = awkward_rows(np.random.default_rng(0), X, 500)
+    assert np.array_equal(BinnedTrees(body).predict_proba(rows), body.predict_proba(rows))
+
+
+def test_a_model_with_categorical_features_is_predicted_the_ordinary_way():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 5, 500), rng.normal(size=500)])
+    y = (X[:, 0] > 2).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0]).fit(X, y)
+    assert not BinnedTrees.supports(model)
+    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
