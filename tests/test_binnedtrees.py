@@ -64,3 +64,16 @@ def test_a_model_with_categorical_features_is_predicted_the_ordinary_way():
     model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0]).fit(X, y)
     assert not BinnedTrees.supports(model)
     assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
+
+
+def test_a_feature_with_more_thresholds_than_bins_is_predicted_the_ordinary_way(monkeypatch):
+    import pipeline.learn.binnedtrees as binnedtrees
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 2))
+    y = (X[:, 0] + rng.normal(size=2000) > 0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    assert BinnedTrees.supports(model)
+    monkeypatch.setattr(binnedtrees, "MISSING_BIN", 3)  # fewer bins than the trees' thresholds
+    assert not BinnedTrees.supports(model)
+    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))

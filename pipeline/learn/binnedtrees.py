@@ -1,18 +1,20 @@
 """Exact and faster predictions of a fitted HistGradientBoostingClassifier: trees walked on bins.
 
-scikit-learn predicts new rows by walking every tree on the float64 matrix. During `fit` it also
-walks them on the binned matrix (uint8: each value replaced by its bin under the model's own bin
-mapper), and both walks take the same branches: a numerical split sends ``x`` left when
-``x <= thresholds[b]``, and the bin of ``x`` is the first ``i`` with ``x <= thresholds[i]``, so
-that ``bin(x) <= b`` exactly then; a missing value has its own bin and direction in both. The
-byte walk is 2-5x faster (one byte per value, fewer cases per node), so this module bins each block
-of rows once, only on the features the trees split on, and walks the trees on it: the raw scores
-are summed in scikit-learn's order, so the probabilities are the same to the last bit.
+scikit-learn predicts new rows by walking every tree on the float64 matrix; during `fit` it walks
+them on a binned matrix instead (uint8), a 2-5x faster walk: one byte per value and fewer cases
+per node. This module bins new rows for that walk, against the thresholds the trees actually
+split on: for each feature, the sorted distinct thresholds ``t`` of its splits, and each split's
+threshold replaced by its index ``r`` in ``t``. The bin of ``x`` is the first ``i`` with
+``x <= t[i]``, so ``bin(x) <= r`` exactly when ``x <= t[r]``, the numerical walk's own test; a
+missing value gets the missing bin and goes the split's missing-value way, as in the numerical
+walk. A feature has a few dozen thresholds at most, where the model's own bin mapper has up to 255,
+so binning is also cheap; features no tree splits on are not binned. The raw scores are summed in
+scikit-learn's order: the probabilities are the same to the last bit.
 
-It uses scikit-learn internals (`_bin_mapper`, `_predictors`, `_map_to_bins`, `TreePredictor`),
-which the exact pin in requirements.lock fixes; tests/test_binnedtrees.py compares it with
-`predict_proba` on real and on adversarial rows. A model it cannot take (categorical features)
-is predicted the ordinary way.
+It uses scikit-learn internals (`_predictors`, `_map_to_bins`, `TreePredictor`), which the exact
+pin in requirements.lock fixes; tests/test_binnedtrees.py compares it with `predict_proba` on real
+and on adversarial rows. A model it cannot take (categorical features, more than 254 thresholds on
+one feature) is predicted the ordinary way.
 """
 
 from __future__ import annotations
@@ -23,46 +25,69 @@ import numpy as np
 from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
+MISSING_BIN = 255
+"""The bin of a missing value (NaN): above every threshold's index."""
+
 
 class BinnedTrees:
     """The trees of one fitted HistGradientBoostingClassifier, ready to walk on binned rows.
 
     Parameters
     ----------
-    model : fitted HistGradientBoostingClassifier without categorical features.
+    model : fitted HistGradientBoostingClassifier that `supports` accepts.
 
     Attributes
     ----------
     features_ : ndarray of int, shape (n_used,)
         The features some tree splits on, ascending; the other features are never binned.
     thresholds_ : list of ndarray of float64, one per used feature
-        Their bin thresholds (the model's bin mapper's).
+        The sorted distinct thresholds of the splits on it.
     predictors_ : list of list of TreePredictor
-        The model's trees, by iteration then class, with feature indices renumbered into
-        `features_`.
+        The model's trees, by iteration then class, each split's feature renumbered into
+        `features_` and its bin threshold the index of its threshold in `thresholds_`.
     """
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        splits = [p.nodes["feature_idx"][p.nodes["is_leaf"] == 0] for it in model._predictors for p in it]
-        self.features_ = np.unique(np.concatenate(splits)) if splits else np.zeros(0, np.intp)
-        position = np.zeros(model.n_features_in_, dtype=np.int64)
-        position[self.features_] = np.arange(len(self.features_))
-        self.predictors_ = [[_renumbered(p, position) for p in iteration] for iteration in model._predictors]
-        mapper = model._bin_mapper
-        self.thresholds_ = [mapper.bin_thresholds_[f] for f in self.features_]
-        self.missing_bin_ = mapper.missing_values_bin_idx_
+        trees = [p for iteration in model._predictors for p in iteration]
+        is_split = [p.nodes["is_leaf"] == 0 for p in trees]
+        feature = np.concatenate([p.nodes["feature_idx"][s] for p, s in zip(trees, is_split, strict=True)])
+        value = np.concatenate([p.nodes["num_threshold"][s] for p, s in zip(trees, is_split, strict=True)])
+        pairs, pair_of_split = np.unique(np.column_stack([feature, value]), axis=0, return_inverse=True)
+        self.features_, first_pair = np.unique(pairs[:, 0].astype(np.int64), return_index=True)
+        self.thresholds_ = np.split(pairs[:, 1], first_pair[1:])
+        # each split: its feature's position in features_ and its threshold's in thresholds_
+        position = np.searchsorted(self.features_, feature)
+        rank = pair_of_split.ravel() - first_pair[position]
+        bounds = np.cumsum([0] + [int(s.sum()) for s in is_split])
+        renumbered = iter(
+            _renumbered(p, s, position[lo:hi], rank[lo:hi])
+            for p, s, lo, hi in zip(trees, is_split, bounds[:-1], bounds[1:], strict=True)
+        )
+        self.predictors_ = [[next(renumbered) for _ in iteration] for iteration in model._predictors]
 
     @staticmethod
     def supports(model: Any) -> bool:
-        """Whether `model` is a fitted gradient boosting model this class predicts exactly."""
+        """Whether `model` is a fitted gradient boosting model this class predicts exactly: no
+        categorical features, fewer distinct thresholds on every feature than MISSING_BIN."""
         mapper = getattr(model, "_bin_mapper", None)
         if mapper is None or not hasattr(model, "_predictors"):
             return False
         categorical = getattr(mapper, "is_categorical_", None)
-        return (categorical is None or not np.any(categorical)) and getattr(
+        if (categorical is not None and np.any(categorical)) or getattr(
             model, "_preprocessor", None
-        ) is None
+        ) is not None:
+            return False
+        splits = [p.nodes[p.nodes["is_leaf"] == 0] for iteration in model._predictors for p in iteration]
+        if not splits:
+            return False
+        pairs = np.unique(
+            np.column_stack(
+                [np.concatenate([s[k] for s in splits]) for k in ("feature_idx", "num_threshold")]
+            ),
+            axis=0,
+        )
+        return bool(np.bincount(pairs[:, 0].astype(np.int64)).max() < MISSING_BIN)
 
     def binned(self, X: np.ndarray) -> np.ndarray:
         """The used features of `X` (shape (n_rows, n_features)) as bins, shape (n_rows, n_used),
@@ -70,7 +95,7 @@ class BinnedTrees:
         values = np.asfortranarray(X[:, self.features_], dtype=np.float64)
         bins = np.empty(values.shape, dtype=np.uint8, order="F")
         categorical = np.zeros(len(self.features_), dtype=np.uint8)
-        _map_to_bins(values, self.thresholds_, categorical, self.missing_bin_, 1, bins)
+        _map_to_bins(values, self.thresholds_, categorical, MISSING_BIN, 1, bins)
         return bins
 
     def raw_predict(self, X: np.ndarray) -> np.ndarray:
@@ -84,7 +109,7 @@ class BinnedTrees:
         raw += model._baseline_prediction
         for iteration in self.predictors_:
             for k, predictor in enumerate(iteration):
-                raw[:, k] += predictor.predict_binned(bins, self.missing_bin_, 1)
+                raw[:, k] += predictor.predict_binned(bins, MISSING_BIN, 1)
         return raw
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -92,9 +117,13 @@ class BinnedTrees:
         return self.model._loss.predict_proba(self.raw_predict(X))
 
 
-def _renumbered(predictor: TreePredictor, position: np.ndarray) -> TreePredictor:
-    """`predictor` with the feature index of every split replaced by `position[index]`."""
+def _renumbered(
+    predictor: TreePredictor, is_split: np.ndarray, feature: np.ndarray, threshold: np.ndarray
+) -> TreePredictor:
+    """`predictor` with the feature and bin threshold of its splits (the nodes of `is_split`, in
+    order) replaced by `feature` and `threshold`."""
     nodes = predictor.nodes.copy()
-    split = nodes["is_leaf"] == 0
-    nodes["feature_idx"][split] = position[nodes["feature_idx"][split]]
+    split = np.flatnonzero(is_split)
+    nodes["feature_idx"][split] = feature
+    nodes["bin_threshold"][split] = threshold
     return TreePredictor(nodes, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets)
