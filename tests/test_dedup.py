@@ -12,7 +12,7 @@ from datasketch import MinHash
 from pipeline.scoring.corpora import load_gold_lines
 from pipeline.scoring.metrics import _link_scores
 from pipeline.sketch import minhash
-from pipeline.sketch.lsh import band_pairs
+from pipeline.sketch.lsh import BandTable, band_pairs
 from pipeline.stages.read import read_pages
 from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
 from pipeline.stages.segment import segment
@@ -215,6 +215,27 @@ def test_band_pairs_only_pair_equal_bands_of_one_group():
     sigs = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [1, 2, 3, 4], [7, 7, 7, 7]], dtype=np.uint32)
     left, right = band_pairs(sigs, np.array([0, 0, 1, 0]), bands=2, rows=2)
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1)]
+
+
+@pytest.mark.parametrize("max_bucket", [1, 3, 64])
+def test_band_table_lookup_equals_a_pair_by_pair_search(max_bucket):
+    """Every (query, row) sharing a band key within a segment's first `max_bucket` rows of that
+    key, once each, sorted: floods of one key, blocks merged into segments, no match at all."""
+    rng = np.random.default_rng(max_bucket)
+    table = BandTable(n_bands=4)
+    start = 0
+    for size in (50, 7, 30, 1, 12):
+        table.add(np.arange(start, start + size), rng.integers(0, 6, size=(size, 4)).astype(np.uint32))
+        start += size
+    queries = np.r_[rng.integers(0, 6, size=(20, 4)), np.full((1, 4), 99)].astype(np.uint32)
+    expected = set()
+    for keys, rows in table.segments:
+        for band in range(4):
+            for q, value in enumerate(queries[:, band]):
+                expected.update((q, int(r)) for r in rows[band][keys[band] == value][:max_bucket])
+    q, r = table.lookup(queries, max_bucket)
+    assert list(zip(q.tolist(), r.tolist(), strict=True)) == sorted(expected)
+    assert len(table.segments) > 1 and not (q == len(queries) - 1).any()
 
 
 def test_big_templated_page_scales_and_uses_minhash():
