@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.learn.topicfeatures import _lengths, _texts
+from pipeline.learn.topicfeatures import _lengths, _texts, factorize_runs
 
 VALUES = ["Police seized", None, "", "ΟΔΟΣ", "🙂 x", "a\u0301"]
 
@@ -32,3 +32,23 @@ def test_lengths_equal_str_len(values):
     found = _lengths(text)
     assert found.dtype == np.float64
     assert np.array_equal(found, expected, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        ["only"],
+        ["a", "a", "", "", "a", "b", "b", "", "a"],  # long runs, values coming back
+        ["x", "y", "x", "z", "y"],  # no runs: pd.factorize itself
+        ["σοφός", "σοφός", "ΣΟΦΟΣ", "σοφός", "😀", "😀", "😀"],
+    ],
+)
+def test_factorize_runs_is_pd_factorize(values):
+    column = np.array(values, dtype=object)
+    # equal texts held by different objects: runs compare by value, not by identity
+    column[1::2] = ["".join(list(v)) for v in column[1::2]]
+    codes, uniques = factorize_runs(column)
+    expected_codes, expected_uniques = pd.factorize(column)
+    assert np.array_equal(codes, expected_codes) and codes.dtype == expected_codes.dtype
+    assert list(uniques) == list(expected_uniques)

@@ -97,6 +97,19 @@ def _neighbours(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prev, nxt
 
 
+def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values)``, with each run of equal neighbours hashed once when runs are
+    long: a page's article text sits on every article line of the page, and hashing those 85,000
+    references to 500 long texts cost 5x more than finding the runs (compared with ``!=``,
+    which answers at once for one object)."""
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    if len(change) >= len(values) // 2:  # short runs (the lines' own texts): nothing to gain
+        return pd.factorize(values)
+    starts = np.r_[0, change]
+    codes, uniques = pd.factorize(values[starts])
+    return np.repeat(codes, np.diff(np.r_[starts, len(values)])), uniques
+
+
 def as_context(X) -> pd.DataFrame:
     """`X` (texts, or a lines frame with or without its context columns) as a context frame."""
     if isinstance(X, pd.DataFrame):
@@ -183,7 +196,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         blocks = []
         for column, weight, vectorizer in self.blocks_.values():
             # each distinct text once (a page's text, a menu line repeated across a site's pages)
-            codes, uniques = pd.factorize(X[column].to_numpy())
+            codes, uniques = factorize_runs(X[column].to_numpy())
             blocks.append(tfidf_transform(vectorizer, uniques)[codes] * np.float32(weight))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
