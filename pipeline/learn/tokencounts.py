@@ -82,12 +82,8 @@ def count_matrix(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_ma
 
 
 def word_runs(texts: list[str]) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """The texts cut into runs of word characters and runs of other characters.
-
-    The texts are joined by spaces and looked up in a table of Python's word characters code
-    point by code point (numpy); the runs are slices of the joined UTF-8 bytes, an Arrow array
-    built on them without copying. An RE2 split on the non-word characters gave the same tokens
-    at 2.5x the cost (its per-match work, not the character class: an ASCII class cost as much).
+    """The texts cut into runs of word characters and runs of other characters, all at once
+    (`charclasses.class_runs` over the texts joined by spaces).
 
     Returns
     -------
@@ -95,23 +91,10 @@ def word_runs(texts: list[str]) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     it is a token (word characters, two or more), bool, shape (n_runs,); the text it belongs to,
     int64, shape (n_runs,). Raises UnicodeError on a text with no UTF-8 (a lone surrogate).
     """
-    joined = " ".join(texts)  # a space is no word character: no run spans two texts
-    data = joined.encode("utf-8")
-    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    is_word = _word_table()[points]
-    if len(points):
-        bounds = np.flatnonzero(np.r_[True, is_word[1:] != is_word[:-1], True])
-    else:
-        bounds = np.zeros(1, dtype=np.intp)  # no run at all
-    if len(data) == len(points):  # ASCII: a character is a byte
-        byte_at = bounds.astype(np.int64)
-    else:
-        char_starts = np.flatnonzero((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80)
-        byte_at = np.r_[char_starts, len(data)][bounds].astype(np.int64)
-    n_runs = len(bounds) - 1
-    pieces = pa.LargeStringArray.from_buffers(n_runs, pa.py_buffer(byte_at), pa.py_buffer(data))
+    # a space is no word character: no run spans two texts
+    pieces, is_word, bounds = charclasses.class_runs(" ".join(texts), _word_table())
     starts = bounds[:-1]
-    is_token = is_word[starts] & (np.diff(bounds) >= 2)
+    is_token = is_word & (np.diff(bounds) >= 2)
     length = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
     text = np.searchsorted(np.cumsum(length) - length, starts, side="right") - 1
     return pieces, is_token, text.astype(np.int64)
