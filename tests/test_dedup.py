@@ -14,7 +14,7 @@ from pipeline.scoring.metrics import _link_scores
 from pipeline.sketch import minhash
 from pipeline.sketch.lsh import BandTable, band_pairs
 from pipeline.stages.read import read_pages
-from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
+from pipeline.stages.repeats import INPAGE_PARAMS, _despaced_containment, link_repeats
 from pipeline.stages.segment import segment
 from pipeline.text.normalise import tokenise, words
 from pipeline.text.urls import URL, strip_urls
@@ -265,3 +265,24 @@ def test_strip_urls_equals_the_url_regex():
     for _ in range(3000):
         text = "".join(rng.choice(alphabet, rng.integers(0, 24)))
         assert strip_urls(text) == URL.sub(" ", text)
+
+
+def _plain_despaced_containment(a: str, b: str, k: int) -> float:
+    """Both texts' k-gram sets, intersected (what `_despaced_containment` computes)."""
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    a, b = (b, a) if len(a) > len(b) else (a, b)
+    grams_a = {a[p : p + k] for p in range(max(1, len(a) - k + 1))}
+    grams_b = {b[p : p + k] for p in range(max(1, len(b) - k + 1))}
+    return len(grams_a & grams_b) / len(grams_a)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_despaced_containment_equals_the_two_sets(k):
+    """The substring search = intersecting the k-gram sets, texts shorter than k included (a
+    short text is one gram: it must equal the other's, not merely occur in it)."""
+    rng = np.random.default_rng(k)
+    texts = ["", " ", "ab", "abc", "abcd", "a b c d e", "xxabcdexx", "abcde", "ΣΟΦΟΣ σοφός", "aaaaaaa"]
+    texts += ["".join(rng.choice(list("ab c✱é"), size=rng.integers(0, 12))) for _ in range(60)]
+    for a in texts:
+        for b in texts:
+            assert _despaced_containment(a, b, k) == _plain_despaced_containment(a, b, k), (a, b)
