@@ -18,9 +18,10 @@ def sorted_unique(keys: np.ndarray, return_inverse: bool = False, runs: bool = F
     return_inverse : bool
         Also return each key's index into the unique keys.
     runs : bool
-        The keys are a concatenation of a few sorted runs: a stable sort (timsort) merges them.
-        numpy's default sort takes 8x longer on such keys (1.12 s against 0.14 s on the
-        same-story lookups' 17 M keys in runs of 85, measured), and np.unique 4x longer.
+        The keys are nearly in order (a concatenation of sorted runs, or grouped by their high
+        bits): a stable sort (timsort) uses that. numpy's default sort took 8x longer on the
+        same-story lookups' 17 M keys in 85 sorted runs (1.12 s against 0.14 s), and 1.6x longer
+        on a chunk's 500,000 shingle keys grouped by text (52 ms against 33 ms).
 
     Returns
     -------

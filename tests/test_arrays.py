@@ -29,3 +29,13 @@ def test_sorted_unique_of_sorted_runs_is_np_unique(n_runs):
     assert np.array_equal(unique, np.unique(keys))
     # Not sorted runs at all: still the same answer, only slower.
     assert np.array_equal(sorted_unique(keys[::-1].copy(), runs=True), np.unique(keys))
+
+
+def test_sorted_unique_of_keys_grouped_by_their_high_bits():
+    """The shingle keys' layout: uint64, owner in the high 32 bits ascending, repeats inside."""
+    rng = np.random.default_rng(7)
+    owner = np.repeat(np.arange(50, dtype=np.uint64), rng.integers(0, 40, size=50))
+    low = rng.integers(0, 20, size=len(owner)).astype(np.uint64)
+    keys = (owner << np.uint64(32)) | low
+    unique = sorted_unique(keys, runs=True)
+    assert unique.dtype == np.uint64 and np.array_equal(unique, np.unique(keys))
