@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def sorted_unique(keys: np.ndarray, return_inverse: bool = False):
+def sorted_unique(keys: np.ndarray, return_inverse: bool = False, runs: bool = False):
     """``np.unique(keys[, return_inverse=True])`` of an integer array, by sorting.
 
     numpy 2.3+ answers ``np.unique`` on integers with a hash table and then sorts the result:
@@ -17,6 +17,11 @@ def sorted_unique(keys: np.ndarray, return_inverse: bool = False):
     keys : ndarray of int, shape (n,)
     return_inverse : bool
         Also return each key's index into the unique keys.
+    runs : bool
+        The keys are nearly in order (a concatenation of sorted runs, or grouped by their high
+        bits): a stable sort (timsort) uses that. numpy's default sort took 8x longer on the
+        same-story lookups' 17 M keys in 85 sorted runs (1.12 s against 0.14 s), and 1.6x longer
+        on a chunk's 500,000 shingle keys grouped by text (52 ms against 33 ms).
 
     Returns
     -------
@@ -25,7 +30,7 @@ def sorted_unique(keys: np.ndarray, return_inverse: bool = False):
     """
     keys = np.asarray(keys)
     if not return_inverse:
-        ordered = np.sort(keys)
+        ordered = np.sort(keys, kind="stable" if runs else "quicksort")
         return ordered[_starts_of_runs(ordered)]
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]

@@ -15,3 +15,27 @@ def test_sorted_unique_is_np_unique(n):
     assert np.array_equal(unique, expected)
     assert np.array_equal(inverse, expected_inverse)
     assert np.array_equal(unique[inverse], keys)
+
+
+@pytest.mark.parametrize("n_runs", [0, 1, 3, 40])
+def test_sorted_unique_of_sorted_runs_is_np_unique(n_runs):
+    """The stable-sort path (concatenated sorted runs, repeats inside and across runs)."""
+    rng = np.random.default_rng(n_runs)
+    runs = [np.sort(rng.integers(-(1 << 40), 1 << 40, size=rng.integers(0, 300))) for _ in range(n_runs)]
+    runs += [np.repeat(run[:5], 3) for run in runs[:2]]
+    keys = np.concatenate([*runs, np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    unique = sorted_unique(keys, runs=True)
+    assert unique.dtype == np.int64
+    assert np.array_equal(unique, np.unique(keys))
+    # Not sorted runs at all: still the same answer, only slower.
+    assert np.array_equal(sorted_unique(keys[::-1].copy(), runs=True), np.unique(keys))
+
+
+def test_sorted_unique_of_keys_grouped_by_their_high_bits():
+    """The shingle keys' layout: uint64, owner in the high 32 bits ascending, repeats inside."""
+    rng = np.random.default_rng(7)
+    owner = np.repeat(np.arange(50, dtype=np.uint64), rng.integers(0, 40, size=50))
+    low = rng.integers(0, 20, size=len(owner)).astype(np.uint64)
+    keys = (owner << np.uint64(32)) | low
+    unique = sorted_unique(keys, runs=True)
+    assert unique.dtype == np.uint64 and np.array_equal(unique, np.unique(keys))

@@ -12,9 +12,9 @@ from datasketch import MinHash
 from pipeline.scoring.corpora import load_gold_lines
 from pipeline.scoring.metrics import _link_scores
 from pipeline.sketch import minhash
-from pipeline.sketch.lsh import band_pairs
+from pipeline.sketch.lsh import BandTable, band_pairs
 from pipeline.stages.read import read_pages
-from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats
+from pipeline.stages.repeats import INPAGE_PARAMS, _despaced_containment, link_repeats
 from pipeline.stages.segment import segment
 from pipeline.text.normalise import tokenise, words
 from pipeline.text.urls import URL, strip_urls
@@ -217,6 +217,27 @@ def test_band_pairs_only_pair_equal_bands_of_one_group():
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1)]
 
 
+@pytest.mark.parametrize("max_bucket", [1, 3, 64])
+def test_band_table_lookup_equals_a_pair_by_pair_search(max_bucket):
+    """Every (query, row) sharing a band key within a segment's first `max_bucket` rows of that
+    key, once each, sorted: floods of one key, blocks merged into segments, no match at all."""
+    rng = np.random.default_rng(max_bucket)
+    table = BandTable(n_bands=4)
+    start = 0
+    for size in (50, 7, 30, 1, 12):
+        table.add(np.arange(start, start + size), rng.integers(0, 6, size=(size, 4)).astype(np.uint32))
+        start += size
+    queries = np.r_[rng.integers(0, 6, size=(20, 4)), np.full((1, 4), 99)].astype(np.uint32)
+    expected = set()
+    for keys, rows in table.segments:
+        for band in range(4):
+            for q, value in enumerate(queries[:, band]):
+                expected.update((q, int(r)) for r in rows[band][keys[band] == value][:max_bucket])
+    q, r = table.lookup(queries, max_bucket)
+    assert list(zip(q.tolist(), r.tolist(), strict=True)) == sorted(expected)
+    assert len(table.segments) > 1 and not (q == len(queries) - 1).any()
+
+
 def test_big_templated_page_scales_and_uses_minhash():
     """Thousands of lines sharing frequent shingles: the inverted index leaves those out and
     MinHash LSH still finds the near-identical long lines, in bounded time."""
@@ -244,3 +265,24 @@ def test_strip_urls_equals_the_url_regex():
     for _ in range(3000):
         text = "".join(rng.choice(alphabet, rng.integers(0, 24)))
         assert strip_urls(text) == URL.sub(" ", text)
+
+
+def _plain_despaced_containment(a: str, b: str, k: int) -> float:
+    """Both texts' k-gram sets, intersected (what `_despaced_containment` computes)."""
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    a, b = (b, a) if len(a) > len(b) else (a, b)
+    grams_a = {a[p : p + k] for p in range(max(1, len(a) - k + 1))}
+    grams_b = {b[p : p + k] for p in range(max(1, len(b) - k + 1))}
+    return len(grams_a & grams_b) / len(grams_a)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_despaced_containment_equals_the_two_sets(k):
+    """The substring search = intersecting the k-gram sets, texts shorter than k included (a
+    short text is one gram: it must equal the other's, not merely occur in it)."""
+    rng = np.random.default_rng(k)
+    texts = ["", " ", "ab", "abc", "abcd", "a b c d e", "xxabcdexx", "abcde", "ΣΟΦΟΣ σοφός", "aaaaaaa"]
+    texts += ["".join(rng.choice(list("ab c✱é"), size=rng.integers(0, 12))) for _ in range(60)]
+    for a in texts:
+        for b in texts:
+            assert _despaced_containment(a, b, k) == _plain_despaced_containment(a, b, k), (a, b)

@@ -69,3 +69,28 @@ def test_other_configurations_fall_back():
     vectorizer = _fitted(TRICKY, ngram_range=(1, 2))
     assert not tokencounts.fast_path_applies(vectorizer)
     _assert_same(vectorizer.transform(TRICKY), tokencounts.tfidf_transform(vectorizer, TRICKY))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_word_runs_give_the_tokens_of_the_default_pattern(seed):
+    """Tokens of `word_runs` = ``re.findall(r"(?u)\\b\\w\\w+\\b")`` text by text, in order, on the
+    tricky texts and on random text over every plane (combining marks, digits, underscores)."""
+    import re
+
+    rng = np.random.default_rng(seed)
+    points = rng.choice(np.r_[0x20:0x7F, 0x300:0x370, 0x4E00:0x4E40, 0x1F600:0x1F610, 0x10400:0x10410], 4000)
+    noise = "".join(map(chr, points))
+    texts = [t.lower() for t in TRICKY] + [
+        noise[i : i + int(n)] for i, n in enumerate(rng.integers(0, 40, 60))
+    ]
+    pieces, is_token, text = tokencounts.word_runs(texts)
+    assert "".join(pieces.to_pylist()) == " ".join(texts)  # the runs cover every character
+    tokens = np.array(pieces.to_pylist(), dtype=object)[is_token]
+    for i, t in enumerate(texts):
+        assert tokens[text[is_token] == i].tolist() == re.findall(tokencounts.DEFAULT_TOKEN_PATTERN, t)
+
+
+def test_word_runs_of_no_text_and_of_empty_texts():
+    for texts in ([], [""], ["", " ", "a"]):
+        pieces, is_token, text = tokencounts.word_runs(texts)
+        assert not is_token.any() and len(pieces) == len(is_token) == len(text)

@@ -3,10 +3,10 @@
 `TfidfVectorizer.transform` tokenises and counts one text at a time in Python (`_count_vocab`:
 a regex call and a dict per text), which was 70 % of the topics stage. `tfidf_transform` gives
 the same matrix, bit for bit: the texts are lower-cased by Python (`str.lower`, as scikit-learn
-does), cut into their maximal runs of word characters by one RE2 split in pyarrow over the whole
-batch (the default token pattern ``\\b\\w\\w+\\b`` finds exactly the runs of two characters or
-more; Python's word characters are spelled out for RE2 in `text.charclasses`), looked up in the
-vocabulary by one hash join, and counted per (text, term) with numpy. The count matrix is built
+does), cut into their maximal runs of word characters over the whole batch at once (the default
+token pattern ``\\b\\w\\w+\\b`` finds exactly the runs of two characters or more; Python's word
+characters are a code-point table from `text.charclasses`), looked up in the vocabulary by one
+hash join in pyarrow, and counted per (text, term) with numpy. The count matrix is built
 as `_count_vocab` builds it (same dtypes, sorted indices) and goes through the vectorizer's own
 TF-IDF step. Only the configuration the topic model uses takes this path (word unigrams,
 lower-cased, the default token pattern, no stop words, no accent stripping); any other, and any
@@ -61,15 +61,11 @@ def count_matrix(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_ma
     """The term-count matrix `vectorizer` counts for `texts` (``_count_vocab`` with its fitted
     vocabulary), shape (len(texts), n_terms), dtype `vectorizer.dtype`."""
     n, n_terms = len(texts), len(vectorizer.vocabulary_)
-    lowered = pa.array([t.lower() for t in texts], type=pa.large_string())
-    runs = pc.split_pattern_regex(lowered, non_word_pattern())
-    pieces = pc.list_flatten(runs)
-    text = pc.list_parent_indices(runs).to_numpy()
+    pieces, is_token, text = word_runs([t.lower() for t in texts])
     terms, columns = _vocabulary_arrays(vectorizer)
     found = pc.fill_null(pc.index_in(pieces, value_set=terms), -1).to_numpy()
-    long_enough = pc.greater_equal(pc.utf8_length(pieces), 2).to_numpy(zero_copy_only=False)
-    known = long_enough & (found >= 0)
-    text, column = text[known].astype(np.int64), columns[found[known]]
+    known = is_token & (found >= 0)
+    text, column = text[known], columns[found[known]]
     counts = sp.csr_matrix(
         (np.ones(len(column), dtype=np.intc), (text, column)), shape=(n, n_terms), dtype=np.intc
     )
@@ -83,6 +79,31 @@ def count_matrix(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_ma
     )
     matrix.sort_indices()
     return matrix
+
+
+def word_runs(texts: list[str]) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The texts cut into runs of word characters and runs of other characters, all at once
+    (`charclasses.class_runs` over the texts joined by spaces).
+
+    Returns
+    -------
+    (pieces, is_token, text): every run in order, a large_string array, shape (n_runs,); whether
+    it is a token (word characters, two or more), bool, shape (n_runs,); the text it belongs to,
+    int64, shape (n_runs,). Raises UnicodeError on a text with no UTF-8 (a lone surrogate).
+    """
+    # a space is no word character: no run spans two texts
+    pieces, is_word, bounds = charclasses.class_runs(" ".join(texts), _word_table())
+    starts = bounds[:-1]
+    is_token = is_word & (np.diff(bounds) >= 2)
+    length = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    text = np.searchsorted(np.cumsum(length) - length, starts, side="right") - 1
+    return pieces, is_token, text.astype(np.int64)
+
+
+@cache
+def _word_table() -> np.ndarray:
+    """Python's word characters (`re`'s ``\\w``) over every code point, bool (1.1 MB)."""
+    return charclasses.code_point_table(charclasses.word_ranges())
 
 
 _VOCABULARIES: dict[int, tuple[dict, pa.Array, np.ndarray]] = {}
@@ -102,17 +123,6 @@ def _vocabulary_arrays(vectorizer: TfidfVectorizer) -> tuple[pa.Array, np.ndarra
         columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
         cached = _VOCABULARIES[id(vocabulary)] = (vocabulary, terms, columns)
     return cached[1], cached[2]
-
-
-@cache
-def non_word_pattern() -> str:
-    """An RE2 pattern matching runs of the characters that are not word characters for Python's
-    `re` (its ``\\w``), whatever RE2 thinks a word character is."""
-    spans = [
-        f"\\x{{{first:X}}}-\\x{{{last:X}}}" if last != first else f"\\x{{{first:X}}}"
-        for first, last in charclasses.parse_ranges(charclasses.word_ranges())
-    ]
-    return f"[^{''.join(spans)}]+"
 
 
 def _as_configured(matrix: sp.csr_array):

@@ -167,7 +167,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Returns array (n, 2): probabilities of off and on."""
-        context = as_context(X)
+        # the near column only when the fitted features read it (the shipped model does not)
+        context = as_context(X, with_near="near" in self.pipeline_.named_steps["features"].blocks_)
         if not len(context):
             return np.zeros((0, 2))
         if self.prior_ is None:

@@ -119,7 +119,8 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
     stages = {k: v for k, v in (summary.get("seconds") or {}).items() if k != "total"}
     clusters = same_story_clusters(pages)
     sizes = pd.Series([len(c) for c in clusters], dtype=int).value_counts().sort_index()
-    info = pages.set_index(pages["doc_id"].astype(str))
+    # a dict, not the frame: the listed clusters can hold thousands of pages (doc_ids are unique)
+    title_of = dict(zip(pages["doc_id"].astype(str), pages["title"], strict=True))
     chart_specs = {
         "roles": charts.roles_chart(roles),
         "chars": charts.chars_chart(chars_rows),
@@ -160,7 +161,7 @@ def build_context(collector: ReportCollector, summary: dict[str, Any], name: str
             [
                 {
                     "doc_id": doc,
-                    "title": _text(info["title"].get(doc)) if doc in info.index else None,
+                    "title": _text(title_of[doc]) if doc in title_of else None,
                     "view": view_of.get(doc),
                 }
                 for doc in cluster

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.arrays import sorted_unique
 from pipeline.sketch.hashing import POLY, mix64
 
 
@@ -157,7 +158,8 @@ class BandTable:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         q = np.concatenate(queries).astype(np.int64)
         r = np.concatenate(found).astype(np.int64)
-        pair = np.unique(q * (1 << 32) + r)
+        # Each (segment, band) block is sorted by (query, row): the keys are sorted runs.
+        pair = sorted_unique(q * (1 << 32) + r, runs=True)
         return pair >> 32, pair & 0xFFFFFFFF
 
     def bands_by_row(self, n_rows: int) -> np.ndarray:

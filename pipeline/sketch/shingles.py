@@ -137,7 +137,7 @@ def char_shingle_sets(folded: list[str], n: int, sample_mod: int) -> tuple[np.nd
         with np.errstate(over="ignore"):
             mixed = mix64(h)
         kept = whole & (mixed % U64(sample_mod) == 0)
-        keys = sorted_unique((owner[kept] << U64(32)) | (mixed[kept] >> U64(32)))
+        keys = sorted_unique((owner[kept] << U64(32)) | (mixed[kept] >> U64(32)), runs=True)
         counts[lo:hi] = np.bincount((keys >> U64(32)).astype(np.int64), minlength=hi - lo)
         values.append((keys & U64(0xFFFFFFFF)).astype(np.uint32))
         lo = hi

@@ -55,16 +55,47 @@ MAX_PAGES = 10
 COPY_REASON = "batch:body-of-a-copy"
 
 
-def fold(text: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fold(text: pd.Series | np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Each text's lower-case words joined by single spaces (punctuation and spacing differences
     ignored), and its number of words: two arrays of shape (n,), object and int."""
-    values = pa.array(np.asarray(text, dtype=object), type=pa.large_string())
-    folded = pc.utf8_trim_whitespace(
-        pc.replace_substring_regex(pc.utf8_lower(values), r"[^\p{L}\p{N}]+", " ")
-    )
+    codes, keys, words = fold_codes(text)
+    return np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)[codes], words[codes]
+
+
+def fold_codes(text: pd.Series | np.ndarray | pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """`fold` as codes: (code of each text, shape (n,); the folded keys, an Arrow array, and
+    their numbers of words, shape (n_keys,) each). Texts that fold alike get one code."""
+    values = text if isinstance(text, pa.Array) else pa.array(np.asarray(text, dtype=object))
+    values = values.cast(pa.large_string())
+    if values.null_count:  # a missing text folds to a missing key
+        keys = _fold_each(values)
+        return np.arange(len(values)), keys, _words(keys)
+    # Each distinct text once: a chunk repeats its menus, bylines and copied paragraphs, and the
+    # regex replacement is the cost.
+    distinct = values.dictionary_encode()
+    folded = _fold_each(distinct.dictionary).dictionary_encode()
+    codes = folded.indices.to_numpy()[distinct.indices.to_numpy()]
+    return codes, folded.dictionary, _words(folded.dictionary)
+
+
+def _fold_each(values: pa.Array) -> pa.Array:
+    """Lower-cased, every run of characters other than letters and digits made one space, trimmed."""
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(values), r"[^\p{L}\p{N}]+", " "))
+
+
+def _words(folded: pa.Array) -> np.ndarray:
+    """Words of each folded text (0 for ""), shape (n,)."""
     words = pc.add(pc.count_substring(folded, " "), 1).to_numpy(zero_copy_only=False)
-    keys = np.asarray(folded.to_numpy(zero_copy_only=False), dtype=object)
-    return keys, np.where(keys == "", 0, words)
+    return np.where(pc.equal(folded, "").to_numpy(zero_copy_only=False), 0, words)
+
+
+def _arrow_texts(column: pd.Series, rows: np.ndarray) -> pa.Array:
+    """The texts of `column` at the positional `rows`, "" for a missing one, without making a
+    Python string of every line (an Arrow-backed column stays in Arrow)."""
+    taken = pa.array(column.iloc[rows], from_pandas=True)
+    if isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()
+    return pc.fill_null(taken.cast(pa.large_string()), "")
 
 
 def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +146,7 @@ def teasers_from_batch_titles(lines: pd.DataFrame, pages: pd.DataFrame) -> pd.Da
     length = lines["text"].str.len().to_numpy(dtype=np.int64, na_value=0)
     candidate = np.isin(role, ("title", "body", "caption")) & ~first_title & (length <= 2 * longest + 10)
     rows = np.flatnonzero(candidate)
-    key, words = fold(text(rows))
+    key, words = fold(_arrow_texts(lines["text"], rows))
     title_keys = set(titles["key"])
     # some page has it as its title, and that page is not this one
     hits = [
@@ -153,7 +184,9 @@ def body_from_copies(lines: pd.DataFrame) -> pd.DataFrame:
     rows = np.flatnonzero(length >= 5 * COPY_MIN_WORDS)  # a cheap bound before folding the text
     if not len(rows):
         return lines
-    key, words = fold(lines["text"].fillna("").to_numpy(dtype=object)[rows])
+    # integer keys: the joins below compare ints, and no folded paragraph becomes a Python string
+    codes, _, key_words = fold_codes(_arrow_texts(lines["text"], rows))
+    key, words = codes.astype(np.int64), key_words[codes]
     keep = words >= COPY_MIN_WORDS
     long = pd.DataFrame(
         {

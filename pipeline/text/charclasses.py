@@ -14,6 +14,7 @@ import unicodedata
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 
 UNIDATA_VERSION = "14.0.0"
 WORD_RANGES = (
@@ -141,3 +142,38 @@ def code_point_table(*ranges: str) -> np.ndarray:
         for first, last in parse_ranges(spans):
             table[first : last + 1] = True
     return table
+
+
+def class_runs(text: str, table: np.ndarray) -> tuple[pa.LargeStringArray, np.ndarray, np.ndarray]:
+    """`text` cut into its maximal runs of characters in `table` and runs of the others.
+
+    The code points are looked up in `table` at once (numpy), and the runs are slices of the
+    text's UTF-8 bytes: an Arrow array built on them without copying, ready for Arrow's hashing
+    kernels. (An RE2 split of a chunk's text cost 2.5x as much, for its work per match.)
+
+    Parameters
+    ----------
+    text : str
+    table : bool array, shape (0x110000,), from `code_point_table`
+
+    Returns
+    -------
+    (pieces, in_table, bounds): the runs in order, shape (n_runs,); whether each is a run of
+    `table`'s characters, bool, shape (n_runs,); where each starts and the last ends, in code
+    points, shape (n_runs + 1,). Raises UnicodeError on a lone surrogate (no UTF-8).
+    """
+    data = text.encode("utf-8")
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    member = table[points]
+    if len(points):
+        bounds = np.flatnonzero(np.r_[True, member[1:] != member[:-1], True])
+    else:
+        bounds = np.zeros(1, dtype=np.intp)  # no run at all
+    if len(data) == len(points):  # ASCII: a character is a byte
+        byte_at = bounds.astype(np.int64)
+    else:  # a character starts at every byte that is no UTF-8 continuation byte (10xxxxxx)
+        char_starts = np.flatnonzero((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80)
+        byte_at = np.r_[char_starts, len(data)][bounds].astype(np.int64)
+    n_runs = len(bounds) - 1
+    pieces = pa.LargeStringArray.from_buffers(n_runs, pa.py_buffer(byte_at), pa.py_buffer(data))
+    return pieces, member[bounds[:-1]], bounds
