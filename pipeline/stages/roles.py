@@ -33,8 +33,10 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
         reasons = np.char.add("model:", roles.astype(str)).astype(object)
         # marker names only for the boilerplate lines (the model has matched markers already;
         # matching again on a few lines is cheaper than carrying names through it)
+        # each distinct text once: a site's menu and footer lines recur on every page
         rows = np.flatnonzero(roles == "boilerplate")
-        marker = match_markers(lines["text"].iloc[rows])[1]
+        codes, texts = pd.factorize(lines["text"].iloc[rows], use_na_sentinel=False)
+        marker = match_markers(pd.Series(texts, dtype="string"))[1][codes]
         named = marker != ""
         reasons[rows[named]] = np.char.add("marker:", marker[named].astype(str))
     return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
