@@ -77,3 +77,11 @@ def test_a_feature_with_more_thresholds_than_bins_is_predicted_the_ordinary_way(
     monkeypatch.setattr(binnedtrees, "MISSING_BIN", 3)  # fewer bins than the trees' thresholds
     assert not BinnedTrees.supports(model)
     assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
+
+
+def test_trees_without_a_split_are_predicted_the_ordinary_way():
+    X = np.zeros((40, 3))
+    y = np.tile([0, 1], 20)  # nothing to split on: every tree is one leaf
+    model = HistGradientBoostingClassifier(max_iter=3).fit(X, y)
+    assert not BinnedTrees.supports(model)
+    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))

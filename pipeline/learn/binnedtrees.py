@@ -79,7 +79,7 @@ class BinnedTrees:
         ) is not None:
             return False
         splits = [p.nodes[p.nodes["is_leaf"] == 0] for iteration in model._predictors for p in iteration]
-        if not splits:
+        if not sum(len(s) for s in splits):  # trees of one leaf each: nothing to bin
             return False
         pairs = np.unique(
             np.column_stack(
