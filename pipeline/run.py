@@ -162,7 +162,7 @@ def _process_in_worker(pages: pd.DataFrame):
 
 # `jobs` is the number of cores a run uses, this process included: its native thread pools (BLAS
 # in the linear scorers, OpenMP in the trees) get one thread, as the workers' do. A second BLAS
-# thread on the same core made each small matrix product ~50x slower (0.09 -> 7.5 ms), its wake-up
+# thread on the same core made each small matrix product ~80x slower (0.09 -> 7.5 ms), its wake-up
 # and spinning competing with the work it was started for.
 @threadpool_limits.wrap(limits=1)
 def run_batch(

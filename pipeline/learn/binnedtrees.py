@@ -49,10 +49,7 @@ class BinnedTrees:
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        trees = [p for iteration in model._predictors for p in iteration]
-        is_split = [p.nodes["is_leaf"] == 0 for p in trees]
-        feature = np.concatenate([p.nodes["feature_idx"][s] for p, s in zip(trees, is_split, strict=True)])
-        value = np.concatenate([p.nodes["num_threshold"][s] for p, s in zip(trees, is_split, strict=True)])
+        trees, is_split, feature, value = _splits(model)
         pairs, pair_of_split = np.unique(np.column_stack([feature, value]), axis=0, return_inverse=True)
         self.features_, first_pair = np.unique(pairs[:, 0].astype(np.int64), return_index=True)
         self.thresholds_ = np.split(pairs[:, 1], first_pair[1:])
@@ -78,15 +75,10 @@ class BinnedTrees:
             model, "_preprocessor", None
         ) is not None:
             return False
-        splits = [p.nodes[p.nodes["is_leaf"] == 0] for iteration in model._predictors for p in iteration]
-        if not sum(len(s) for s in splits):  # trees of one leaf each: nothing to bin
+        _, _, feature, value = _splits(model)
+        if not len(feature):  # trees of one leaf each: nothing to bin
             return False
-        pairs = np.unique(
-            np.column_stack(
-                [np.concatenate([s[k] for s in splits]) for k in ("feature_idx", "num_threshold")]
-            ),
-            axis=0,
-        )
+        pairs = np.unique(np.column_stack([feature, value]), axis=0)
         return bool(np.bincount(pairs[:, 0].astype(np.int64)).max() < MISSING_BIN)
 
     def binned(self, X: np.ndarray) -> np.ndarray:
@@ -115,6 +107,16 @@ class BinnedTrees:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n_rows, n_classes): `model.predict_proba(X)` to the bit."""
         return self.model._loss.predict_proba(self.raw_predict(X))
+
+
+def _splits(model: Any) -> tuple[list[TreePredictor], list[np.ndarray], np.ndarray, np.ndarray]:
+    """(the model's trees in order, each tree's split nodes as a bool mask, the feature and the
+    threshold of every split, tree after tree)."""
+    trees = [p for iteration in model._predictors for p in iteration]
+    is_split = [p.nodes["is_leaf"] == 0 for p in trees]
+    feature = np.concatenate([p.nodes["feature_idx"][s] for p, s in zip(trees, is_split, strict=True)])
+    value = np.concatenate([p.nodes["num_threshold"][s] for p, s in zip(trees, is_split, strict=True)])
+    return trees, is_split, feature, value
 
 
 def _renumbered(

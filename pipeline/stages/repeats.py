@@ -333,9 +333,8 @@ def _despaced_containment(a: str, b: str, k: int) -> float:
     if len(a) > len(b):
         a, b = b, a
     grams_a = {a[p : p + k] for p in range(max(1, len(a) - k + 1))}
-    if len(a) < k:  # one gram, the whole text, shorter than k: only b's own such gram matches
-        grams_b = {b[p : p + k] for p in range(max(1, len(b) - k + 1))}
-        return len(grams_a & grams_b) / len(grams_a)
+    if len(a) < k:  # a's one gram is a itself, shorter than k: only a b as short can equal it
+        return float(a == b)
     # a k-gram is among b's k-grams when it occurs in b: a substring search, not b's set (3x)
     return sum(gram in b for gram in grams_a) / len(grams_a)
 

@@ -31,9 +31,9 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
     else:
         roles = np.asarray(model.predict(lines), dtype=object)
         reasons = np.char.add("model:", roles.astype(str)).astype(object)
-        # marker names only for the boilerplate lines (the model has matched markers already;
-        # matching again on a few lines is cheaper than carrying names through it)
-        # each distinct text once: a site's menu and footer lines recur on every page
+        # marker names only for the boilerplate lines, each distinct text once (the model has
+        # matched markers already; matching again on those few texts, a site's menus and footers
+        # recurring on every page, is cheaper than carrying names through it)
         rows = np.flatnonzero(roles == "boilerplate")
         codes, texts = pd.factorize(lines["text"].iloc[rows], use_na_sentinel=False)
         marker = match_markers(pd.Series(texts, dtype="string"))[1][codes]

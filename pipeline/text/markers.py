@@ -188,8 +188,9 @@ _SHORT_UNION = _union([m for m in MARKERS if m.kind not in ANYWHERE_KINDS])
 
 def _matching_rows(values: pa.Array, rows: np.ndarray, pattern: str) -> tuple[np.ndarray, pa.Array]:
     """(the rows of `rows` whose value matches `pattern`, their values)."""
-    rows = rows[regex_hits(values.take(pa.array(rows)), pattern)]
-    return rows, values.take(pa.array(rows))
+    subset = values.take(pa.array(rows))
+    hits = regex_hits(subset, pattern)
+    return rows[hits], subset.filter(pa.array(hits))
 
 
 def match_markers(text: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
