@@ -7,7 +7,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from pipeline.learn.binnedtrees import BinnedTrees
-from pipeline.learn.linemodel import _blocked_proba
+from pipeline.learn.linemodel import _blocked_proba, walker
 
 from .conftest import REPO
 
@@ -52,7 +52,8 @@ def test_the_shipped_line_models_predict_the_same_binned(models):
     X = line_model._features(lines)
     body = line_model.first_[0]
     assert BinnedTrees.supports(body)
-    assert np.array_equal(_blocked_proba(body, X), body.predict_proba(X))
+    assert isinstance(walker(body), BinnedTrees)
+    assert np.array_equal(_blocked_proba(walker(body), X), body.predict_proba(X))
     rows = awkward_rows(np.random.default_rng(0), X, 500)
     assert np.array_equal(BinnedTrees(body).predict_proba(rows), body.predict_proba(rows))
 
@@ -63,7 +64,8 @@ def test_a_model_with_categorical_features_is_predicted_the_ordinary_way():
     y = (X[:, 0] > 2).astype(int)
     model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0]).fit(X, y)
     assert not BinnedTrees.supports(model)
-    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
+    assert walker(model) is model
+    assert np.array_equal(_blocked_proba(walker(model), X), model.predict_proba(X))
 
 
 def test_a_feature_with_more_thresholds_than_bins_is_predicted_the_ordinary_way(monkeypatch):
@@ -76,7 +78,8 @@ def test_a_feature_with_more_thresholds_than_bins_is_predicted_the_ordinary_way(
     assert BinnedTrees.supports(model)
     monkeypatch.setattr(binnedtrees, "MISSING_BIN", 3)  # fewer bins than the trees' thresholds
     assert not BinnedTrees.supports(model)
-    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
+    assert walker(model) is model
+    assert np.array_equal(_blocked_proba(walker(model), X), model.predict_proba(X))
 
 
 def test_trees_without_a_split_are_predicted_the_ordinary_way():
@@ -84,4 +87,21 @@ def test_trees_without_a_split_are_predicted_the_ordinary_way():
     y = np.tile([0, 1], 20)  # nothing to split on: every tree is one leaf
     model = HistGradientBoostingClassifier(max_iter=3).fit(X, y)
     assert not BinnedTrees.supports(model)
-    assert np.array_equal(_blocked_proba(model, X), model.predict_proba(X))
+    assert walker(model) is model
+    assert np.array_equal(_blocked_proba(walker(model), X), model.predict_proba(X))
+
+
+def test_a_line_model_builds_each_walker_once_and_never_pickles_them(models):
+    import pickle
+
+    from pipeline.stages.read import iter_pages, pages_frame
+    from pipeline.stages.segment import segment
+
+    line_model = pickle.loads(pickle.dumps(models.lines))
+    lines = segment(pages_frame(list(iter_pages(sorted((REPO / "seeds").glob("*.txt"))))))
+    first = line_model.predict_proba(lines)
+    walkers = dict(line_model._walkers)
+    assert isinstance(line_model._walker(line_model.second_[0]), BinnedTrees)
+    assert np.array_equal(line_model.predict_proba(lines), first)
+    assert all(line_model._walkers[k][1] is w for k, (_, w) in walkers.items())  # reused, not rebuilt
+    assert "_walkers" not in pickle.loads(pickle.dumps(line_model)).__dict__
