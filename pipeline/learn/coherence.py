@@ -78,6 +78,15 @@ def _row_dots(
     return np.bincount(row_a[hit], weights=val_a[hit] * val_b[at_clipped[hit]], minlength=n)
 
 
+def _row_range(x: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
+    """Rows start:stop of `x` as a view of its arrays (scipy's slicing copies them: a chunk's
+    neighbour cosines took twice as long)."""
+    lo, hi = x.indptr[start], x.indptr[stop]
+    return sparse.csr_matrix(
+        (x.data[lo:hi], x.indices[lo:hi], x.indptr[start : stop + 1] - lo), shape=(stop - start, x.shape[1])
+    )
+
+
 def coherence_features(
     codes: np.ndarray,
     unique_words: pa.Array,
@@ -128,9 +137,9 @@ def coherence_features(
         dots = np.zeros(n)
         if abs(offset) < n:
             if offset > 0:
-                dots[:-offset] = row_dots(rows[:-offset], rows[offset:])
+                dots[:-offset] = row_dots(_row_range(rows, 0, n - offset), _row_range(rows, offset, n))
             else:
-                dots[-offset:] = row_dots(rows[-offset:], rows[:offset])
+                dots[-offset:] = row_dots(_row_range(rows, -offset, n), _row_range(rows, 0, n + offset))
         other = index + offset
         return np.where((other >= lo) & (other < hi), dots, -1.0)
 
