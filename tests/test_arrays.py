@@ -1,4 +1,5 @@
-"""pipeline.arrays: the sort-based unique must answer exactly what np.unique answers."""
+"""pipeline.arrays: the sort-based unique must answer exactly what np.unique answers; side by side
+matrices read as the joined one."""
 
 import numpy as np
 import pytest
@@ -39,3 +40,23 @@ def test_sorted_unique_of_keys_grouped_by_their_high_bits():
     keys = (owner << np.uint64(32)) | low
     unique = sorted_unique(keys, runs=True)
     assert unique.dtype == np.uint64 and np.array_equal(unique, np.unique(keys))
+
+
+def test_side_by_side_reads_as_the_joined_matrix():
+    from pipeline.arrays import SideBySide
+
+    rng = np.random.default_rng(0)
+    left = rng.normal(size=(50, 7)).astype(np.float32)
+    right = rng.normal(size=(50, 4)).astype(np.float32)
+    joined = np.hstack([left, right])
+    both = SideBySide(left, right)
+    assert both.shape == joined.shape and len(both) == 50
+    for which in ([0, 3, 6], [7, 10], [1, 6, 7, 9], list(range(11)), []):
+        got = both.columns(np.array(which, dtype=np.int64))
+        assert got.dtype == np.float64 and got.flags.f_contiguous
+        assert np.array_equal(got, joined[:, which].astype(np.float64))
+    rows = np.array([3, 4, 20, 49])
+    assert np.array_equal(np.asarray(both[rows]), joined[rows])
+    assert np.array_equal(np.asarray(both[10:20]), joined[10:20])
+    with pytest.raises(ValueError):
+        SideBySide(left, right[:10])

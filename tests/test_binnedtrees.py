@@ -105,3 +105,27 @@ def test_a_line_model_builds_each_walker_once_and_never_pickles_them(models):
     assert np.array_equal(line_model.predict_proba(lines), first)
     assert all(line_model._walkers[k][1] is w for k, (_, w) in walkers.items())  # reused, not rebuilt
     assert "_walkers" not in pickle.loads(pickle.dumps(line_model)).__dict__
+
+
+def test_the_second_pass_on_side_by_side_columns_equals_the_joined_matrix(models):
+    from pipeline.arrays import SideBySide
+    from pipeline.schema import ROLES
+    from pipeline.stages.read import iter_pages, pages_frame
+    from pipeline.stages.segment import segment
+
+    line_model = models.lines
+    lines = segment(pages_frame(list(iter_pages(sorted((REPO / "seeds").glob("*.txt"))))))
+    X = line_model._features(lines)
+    proba = line_model._combine(line_model.first_, X)
+    p_listing = line_model._p_listing(X, proba, lines)
+    joined = line_model._with_context(X, proba, lines, p_listing)
+    both = SideBySide(X, line_model._context(proba, lines, p_listing))
+    assert np.array_equal(np.asarray(both), joined)
+    first_body = proba[:, ROLES.index("body")]
+    for skip_body in (False, True):
+        assert np.array_equal(
+            line_model._combine(line_model.second_, both, skip_body, first_body),
+            line_model._combine(line_model.second_, joined, skip_body, first_body),
+        )
+    for model in line_model.second_:
+        assert np.array_equal(_blocked_proba(model, both[:300]), model.predict_proba(joined[:300]))

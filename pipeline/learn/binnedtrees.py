@@ -25,6 +25,8 @@ import numpy as np
 from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
+from pipeline.arrays import SideBySide
+
 MISSING_BIN = 255
 """The bin of a missing value (NaN): above every threshold's index."""
 
@@ -81,16 +83,19 @@ class BinnedTrees:
         pairs = np.unique(np.column_stack([feature, value]), axis=0)
         return bool(np.bincount(pairs[:, 0].astype(np.int64)).max() < MISSING_BIN)
 
-    def binned(self, X: np.ndarray) -> np.ndarray:
+    def binned(self, X: np.ndarray | SideBySide) -> np.ndarray:
         """The used features of `X` (shape (n_rows, n_features)) as bins, shape (n_rows, n_used),
         uint8, Fortran order."""
-        values = np.asfortranarray(X[:, self.features_], dtype=np.float64)
+        if isinstance(X, SideBySide):
+            values = X.columns(self.features_)
+        else:
+            values = np.asfortranarray(X[:, self.features_], dtype=np.float64)
         bins = np.empty(values.shape, dtype=np.uint8, order="F")
         categorical = np.zeros(len(self.features_), dtype=np.uint8)
         _map_to_bins(values, self.thresholds_, categorical, MISSING_BIN, 1, bins)
         return bins
 
-    def raw_predict(self, X: np.ndarray) -> np.ndarray:
+    def raw_predict(self, X: np.ndarray | SideBySide) -> np.ndarray:
         """The summed leaf values of every tree, shape (n_rows, n_trees_per_iteration), as
         `model._raw_predict(X)` gives them."""
         bins = self.binned(X)
@@ -104,7 +109,7 @@ class BinnedTrees:
                 raw[:, k] += predictor.predict_binned(bins, MISSING_BIN, 1)
         return raw
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray | SideBySide) -> np.ndarray:
         """Class probabilities, shape (n_rows, n_classes): `model.predict_proba(X)` to the bit."""
         return self.model._loss.predict_proba(self.raw_predict(X))
 

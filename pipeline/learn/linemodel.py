@@ -39,6 +39,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from pipeline.arrays import SideBySide
 from pipeline.learn.binnedtrees import BinnedTrees
 from pipeline.learn.linefeatures import FEATURES, line_features, page_bounds
 from pipeline.learn.pagetype import listing_labels, page_features
@@ -102,14 +103,14 @@ def walker(model: Any) -> Any:
     return BinnedTrees(model) if BinnedTrees.supports(model) else model
 
 
-def _blocked_proba(predictor: Any, X: np.ndarray) -> np.ndarray:
+def _blocked_proba(predictor: Any, X: np.ndarray | SideBySide) -> np.ndarray:
     """predictor.predict_proba(X) in blocks of BLOCK_ROWS rows, shape (n_rows, n_classes)."""
     if len(X) <= BLOCK_ROWS:
         return predictor.predict_proba(X)
     return np.vstack([predictor.predict_proba(X[i : i + BLOCK_ROWS]) for i in range(0, len(X), BLOCK_ROWS)])
 
 
-def _rows_of(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _rows_of(X: np.ndarray | SideBySide, rows: np.ndarray) -> np.ndarray | SideBySide:
     """X[rows] for sorted distinct `rows`; X itself when they are all of its rows (no copy of a
     chunk's whole matrix)."""
     return X if len(rows) == len(X) else X[rows]
@@ -351,7 +352,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
     def _combine(
         self,
         models: tuple[Any, Any],
-        X: np.ndarray,
+        X: np.ndarray | SideBySide,
         skip_body: bool = False,
         first_body: np.ndarray | None = None,
     ) -> np.ndarray:
@@ -399,21 +400,25 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         state.pop("_walkers", None)
         return state
 
-    @staticmethod
+    @classmethod
     def _with_context(
-        X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame, p_listing: np.ndarray
+        cls, X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame, p_listing: np.ndarray
     ) -> np.ndarray:
-        """X with the context features of the first pass's probabilities and the page's
-        P(listing), float32, shape (n_lines, n_features + k * (len(CONTEXT_OFFSETS) +
+        """X with its `_context` columns after it, float32, shape (n_lines, n_features +
+        k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 3): the second pass's features."""
+        return np.hstack([X, cls._context(proba, lines, p_listing)])
+
+    @staticmethod
+    def _context(proba: np.ndarray, lines: pd.DataFrame, p_listing: np.ndarray) -> np.ndarray:
+        """The context features of the first pass's probabilities (shape (n_lines, k)) and the
+        page's P(listing), float32, shape (n_lines, k * (len(CONTEXT_OFFSETS) +
         len(CONTEXT_WINDOWS)) + 3)."""
         n, k = proba.shape
         index = np.arange(n)
         starts, ends, page_of = page_bounds(lines)
         lo_page, hi_page = starts[page_of], ends[page_of]
-        width = X.shape[1] + k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 3
-        out = np.empty((n, width), dtype=np.float32)
-        out[:, : X.shape[1]] = X
-        column = X.shape[1]
+        out = np.empty((n, k * (len(CONTEXT_OFFSETS) + len(CONTEXT_WINDOWS)) + 3), dtype=np.float32)
+        column = 0
         proba32 = proba.astype(np.float32)
         for offset in CONTEXT_OFFSETS:
             source = index + offset
@@ -455,7 +460,8 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         proba = self._combine(self.first_, X)
         ordered = lines.reset_index(drop=True)
         p_listing = self._p_listing(X, proba, ordered)
-        X = self._with_context(X, proba, ordered, p_listing)
+        # the trees read their columns from both matrices: the joined one is never built
+        X = SideBySide(X, self._context(proba, ordered, p_listing))
         proba = self._combine(self.second_, X, skip_body, proba[:, ROLES.index("body")])
         return no_article(proba, p_listing > self.listing_threshold)
 
