@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from pipeline.schema import PAGES, conform
 from pipeline.stages.segment import LINE_COLUMNS, segment
@@ -35,3 +37,15 @@ def test_lines_numbered_as_splitlines_with_empty_pages_between():
 def test_no_pages_no_lines():
     lines = segment(_pages([], []))
     assert len(lines) == 0 and list(lines.columns) == list(LINE_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], ["a", "b", "a"], ["x", None, "ü\u2028 z", ""], np.array(["model:body", None], dtype=object)],
+)
+def test_string_column_is_what_pandas_makes(values):
+    from pipeline.schema import string_column
+
+    made, expected = string_column(values), pd.array(values, dtype="string")
+    assert made.dtype == expected.dtype
+    assert pd.Series(made).equals(pd.Series(expected))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.schema import value_counts
+from pipeline.schema import string_column, value_counts
 from pipeline.text.markers import match_markers
 
 
@@ -30,16 +30,17 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
         roles, reasons = rule_roles(lines, match_markers(lines["text"])[1])
     else:
         roles = np.asarray(model.predict(lines), dtype=object)
-        reasons = np.char.add("model:", roles.astype(str)).astype(object)
+        codes, labels = pd.factorize(roles)  # six roles at most: their reasons made once each
+        reasons = np.array([f"model:{role}" for role in labels], dtype=object)[codes]
         # marker names only for the boilerplate lines, each distinct text once (the model has
         # matched markers already; matching again on those few texts, a site's menus and footers
         # recurring on every page, is cheaper than carrying names through it)
         rows = np.flatnonzero(roles == "boilerplate")
-        codes, texts = pd.factorize(lines["text"].iloc[rows], use_na_sentinel=False)
-        marker = match_markers(pd.Series(texts, dtype="string"))[1][codes]
+        text_codes, texts = pd.factorize(lines["text"].iloc[rows], use_na_sentinel=False)
+        marker = match_markers(pd.Series(texts, dtype="string"))[1][text_codes]
         named = marker != ""
         reasons[rows[named]] = np.char.add("marker:", marker[named].astype(str))
-    return lines.assign(role=pd.array(roles, dtype="string"), reason=pd.array(reasons, dtype="string"))
+    return lines.assign(role=string_column(roles), reason=string_column(reasons))
 
 
 def role_counts(lines: pd.DataFrame) -> dict[str, int]:

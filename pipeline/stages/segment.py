@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.schema import string_column
+
 LINE_COLUMNS = ("doc_id", "line_no", "text", "page", "pos", "n_page_lines")
 """Columns of a lines frame after segmentation. `page` is the page's index in its batch chunk,
 `pos` the line's 0-based index among the page's non-empty lines, `n_page_lines` their count."""
@@ -39,7 +41,7 @@ def segment(pages: pd.DataFrame) -> pd.DataFrame:
         {
             "doc_id": pd.array(doc_ids, dtype="string"),
             "line_no": pd.array(np.asarray(numbers, dtype=np.int64) + 1, dtype="int32"),
-            "text": pd.array(texts, dtype="string"),
+            "text": string_column(texts),
             "page": pd.array(page, dtype="int32"),
             "pos": pd.array(np.arange(len(page)) - first[page], dtype="int32"),
             "n_page_lines": pd.array(per_page[page], dtype="int32"),
