@@ -286,3 +286,14 @@ def test_despaced_containment_equals_the_two_sets(k):
     for a in texts:
         for b in texts:
             assert _despaced_containment(a, b, k) == _plain_despaced_containment(a, b, k), (a, b)
+
+
+def test_a_linked_line_gets_its_link_appended_to_its_reason_or_alone():
+    lines = frame([("body", PARAGRAPH), ("body", PARAGRAPH), ("body", PARAGRAPH), ("title", "Short title")])
+    lines["reason"] = pd.array(["model:body", "", None, None], dtype="string")
+    out = link_repeats(lines)
+    assert out["reason"].dtype == "string" and out["dup_kind"].dtype == "string"
+    assert out["reason"].tolist() == ["model:body", "dup:exact", "dup:exact", pd.NA]
+    assert out["dup_kind"].tolist() == [pd.NA, "exact", "exact", pd.NA]
+    without = link_repeats(frame([("body", PARAGRAPH), ("body", PARAGRAPH)]).drop(columns="reason"))
+    assert without["reason"].tolist() == [pd.NA, "dup:exact"]

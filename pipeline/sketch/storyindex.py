@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import StoryIndexError
+from pipeline.schema import string_column
 from pipeline.sketch import minhash
 from pipeline.sketch.hashing import POLY, U64, mix64
 from pipeline.sketch.lsh import BandTable, band_keys
@@ -321,7 +322,7 @@ class StoryIndex:
                 dup_of[position] = self.doc_ids_[target]
                 scores[position] = float(score[page_row[position]])
         return articles.assign(
-            dup_of_doc=pd.array(dup_of, dtype="string"), doc_dup_score=pd.array(scores, dtype="Float32")
+            dup_of_doc=string_column(dup_of), doc_dup_score=pd.array(scores, dtype="Float32")
         )
 
     # ------------------------------------------------------------------ persistence

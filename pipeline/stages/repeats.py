@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.schema import value_counts
+from pipeline.schema import string_column, value_counts
 from pipeline.sketch import minhash
 from pipeline.sketch.hashing import fold32, mix64
 from pipeline.sketch.lsh import band_pairs
@@ -407,14 +407,21 @@ def _with_links(lines, member, kept, dup_score, dup_kind) -> pd.DataFrame:
     dup_of[~member] = pd.NA
     scores = pd.array(dup_score, dtype="Float32")
     scores[~member] = pd.NA
+    n = len(lines)
     if "reason" in lines:
-        reason = lines["reason"].astype("string")
+        reason = lines["reason"].astype("string").to_numpy(dtype=object, na_value=None)
     else:
-        reason = pd.Series(pd.NA, index=lines.index, dtype="string")
-    tag = pd.Series("dup:" + dup_kind.astype(str), index=lines.index, dtype="string")
-    joined = (reason + ";" + tag).where(reason.notna() & (reason != ""), tag)
-    kind = pd.array(np.where(member, dup_kind.astype(object), None), dtype="string")
-    return lines.assign(dup_of=dup_of, dup_score=scores, reason=joined.where(member, reason), dup_kind=kind)
+        reason = np.full(n, None, dtype=object)
+    # only the linked lines change: "<reason>;dup:<kind>", or "dup:<kind>" where none was given
+    rows = np.flatnonzero(member)
+    reason[rows] = [
+        f"{was};dup:{k}" if was else f"dup:{k}" for was, k in zip(reason[rows], dup_kind[rows], strict=True)
+    ]
+    kind = np.full(n, None, dtype=object)
+    kind[rows] = dup_kind[rows]
+    return lines.assign(
+        dup_of=dup_of, dup_score=scores, reason=string_column(reason), dup_kind=string_column(kind)
+    )
 
 
 def repeat_counts(lines: pd.DataFrame) -> dict[str, int]:

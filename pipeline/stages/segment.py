@@ -39,7 +39,7 @@ def segment(pages: pd.DataFrame) -> pd.DataFrame:
     doc_ids = pages["doc_id"].to_numpy(dtype=object)[page]
     return pd.DataFrame(
         {
-            "doc_id": pd.array(doc_ids, dtype="string"),
+            "doc_id": string_column(doc_ids),
             "line_no": pd.array(np.asarray(numbers, dtype=np.int64) + 1, dtype="int32"),
             "text": string_column(texts),
             "page": pd.array(page, dtype="int32"),

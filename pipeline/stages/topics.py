@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.learn.topicmodel import TopicClassifier
-from pipeline.schema import value_counts
+from pipeline.schema import string_column, value_counts
 
 
 def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def label_topics(lines: pd.DataFrame, model: TopicClassifier) -> pd.DataFrame:
     topic = np.where(p_on >= model.threshold_, "on", "off").astype(object)
     if "role" in lines:
         topic[(lines["role"] == "boilerplate").to_numpy(dtype=bool, na_value=False)] = None
-    return lines.assign(p_on=pd.array(p_on, dtype="Float32"), topic=pd.array(topic, dtype="string"))
+    return lines.assign(p_on=pd.array(p_on, dtype="Float32"), topic=string_column(topic))
 
 
 def topic_counts(lines: pd.DataFrame) -> dict[str, int]:
