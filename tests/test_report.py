@@ -220,3 +220,18 @@ def copy_topic_model(tmp_path: Path) -> Path:
     for suffix in (".joblib", ".json"):
         shutil.copy(config.default_topic_model().with_suffix(suffix), tmp_path / f"topic{suffix}")
     return tmp_path / "topic.joblib"
+
+
+def test_the_collector_finds_roles_and_pages_as_pandas_would():
+    import numpy as np
+
+    from pipeline.report.collect import _page_of_lines, _role_codes
+    from pipeline.schema import ROLES
+
+    roles = pd.Series(pd.array(["body", None, "teaser", "other", "title", "body"], dtype="string"))
+    assert np.array_equal(_role_codes(roles), [ROLES.index("body"), -1, ROLES.index("teaser"), -1, 0, 1])
+    pages = pd.Series(pd.array(["a", "b", "c", "d"], dtype="string"))
+    # page b has no line; a line of an unknown page, lines without a doc_id, a page seen again
+    lines = pd.Series(pd.array(["a", "a", "c", "c", "c", "x", "d", None, None, "a"], dtype="string"))
+    assert np.array_equal(_page_of_lines(pages, lines), pd.Index(pages).get_indexer(lines))
+    assert len(_page_of_lines(pages, lines.iloc[:0])) == 0
