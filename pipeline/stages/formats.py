@@ -79,8 +79,8 @@ def over_limits(text: str) -> str | None:
         len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes
     ):
         return f"page too large (over {max_bytes} bytes; limit ARTICLE_PIPELINE_MAX_PAGE_BYTES)"
-    breaks = sum(text.count(b) for b in _LINE_BREAKS)  # C-speed scans, no list of lines
-    if breaks + 1 > max_lines:
+    # a text has at most one line break per character: a shorter one cannot have too many lines
+    if len(text) >= max_lines and sum(text.count(b) for b in _LINE_BREAKS) + 1 > max_lines:
         lines = sum(1 for line in text.splitlines() if line and not line.isspace())
         if lines > max_lines:
             return f"page has {lines} lines (over {max_lines}; limit ARTICLE_PIPELINE_MAX_PAGE_LINES)"
