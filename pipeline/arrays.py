@@ -82,6 +82,8 @@ class SideBySide:
         """Columns `which` (ascending indices into the joined columns), shape (n_rows,
         len(which)), `dtype`, Fortran order."""
         which = np.asarray(which)
+        if np.any(np.diff(which) < 0):
+            raise ValueError("SideBySide.columns takes ascending column indices")
         split = int(np.searchsorted(which, self.left.shape[1]))
         out = np.empty((len(self), len(which)), dtype=dtype, order="F")
         out[:, :split] = self.left[:, which[:split]]
@@ -89,5 +91,7 @@ class SideBySide:
         return out
 
     def __array__(self, dtype: type | None = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("SideBySide cannot be read as one array without a copy")
         joined = np.hstack([self.left, self.right])
         return joined if dtype is None else joined.astype(dtype, copy=False)

@@ -30,6 +30,7 @@ Every failure is one line on stderr, ``article-pipeline: error: <what>``, for ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -143,8 +144,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runtime import long_lived_startup, reuse_freed_memory
 
     options = engine_options(args)
-    reuse_freed_memory()
-    with long_lived_startup():
+    if getattr(args, "own_process", False):
+        reuse_freed_memory()
+        startup = long_lived_startup()
+    else:
+        startup = contextlib.nullcontext()
+    with startup:
         from pipeline.engines import run_batch
         from pipeline.errors import NoPagesError
         from pipeline.learn.store import load_models
@@ -262,7 +267,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Run as the program (`argv` None: sys.argv), `run` also sets up its own
+    process (pipeline.runtime); called with an argument list, by a host program or a test, it
+    leaves the process as it is."""
     args = build_parser().parse_args(argv)
+    args.own_process = argv is None
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -291,7 +291,7 @@ def build_summary(
     }
 
 
-def progress_bar(total: int, enabled: bool | None):
+def progress_bar(total: int, enabled: bool | None) -> Any:
     """A tqdm bar on stderr, shown when stderr is a terminal (or `enabled`); else a `HiddenBar`."""
     if enabled is None:
         enabled = sys.stderr.isatty()

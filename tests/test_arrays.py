@@ -60,3 +60,7 @@ def test_side_by_side_reads_as_the_joined_matrix():
     assert np.array_equal(np.asarray(both[10:20]), joined[10:20])
     with pytest.raises(ValueError):
         SideBySide(left, right[:10])
+    with pytest.raises(ValueError):
+        both.columns(np.array([8, 2]))  # not ascending
+    with pytest.raises(ValueError):
+        np.asarray(both, copy=False)

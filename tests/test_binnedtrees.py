@@ -105,6 +105,9 @@ def test_a_line_model_builds_each_walker_once_and_never_pickles_them(models):
     assert np.array_equal(line_model.predict_proba(lines), first)
     assert all(line_model._walkers[k][1] is w for k, (_, w) in walkers.items())  # reused, not rebuilt
     assert "_walkers" not in pickle.loads(pickle.dumps(line_model)).__dict__
+    assert line_model._walkers.keys() == walkers.keys()  # pickling leaves the live cache alone
+    inner = HistGradientBoostingClassifier(max_iter=2).fit(np.zeros((20, 2)), np.tile([0, 1], 10))
+    assert line_model._walker(inner) is inner and id(inner) not in line_model._walkers
 
 
 def test_the_second_pass_on_side_by_side_columns_equals_the_joined_matrix(models):

@@ -62,10 +62,47 @@ def test_a_quiet_run_freezes_its_start_up_reuses_memory_and_loads_no_progress_ba
         "import gc, sys\n"
         "import numpy as np\n"
         "from pipeline.cli import main\n"
-        f"code = main(['run', {str(REPO / 'seeds')!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet'])\n"
+        f"sys.argv = ['article-pipeline', 'run', {str(REPO / 'seeds')!r}, '--out', {str(tmp_path / 'out')!r},"
+        " '--quiet']\n"
+        "code = main()\n"
         "before = mapped_bytes()\n"
         "block = np.ones(10 << 20, dtype=np.uint8)\n"
         "print(code, 'tqdm' in sys.modules, gc.isenabled(), gc.get_freeze_count() > 100_000,\n"
         "      mapped_bytes() - before >= 10 << 20)\n"
     )
     assert run_python(script) == ["0", "False", "True", "True", "False"]
+
+
+@needs_glibc
+def test_main_called_with_arguments_leaves_its_host_process_alone(tmp_path):
+    script = MALLINFO2 + (
+        "import gc\n"
+        "import numpy as np\n"
+        "from pipeline.cli import main\n"
+        "gc.disable()\n"
+        f"code = main(['run', {str(REPO / 'seeds')!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet'])\n"
+        "before = mapped_bytes()\n"
+        "block = np.ones(10 << 20, dtype=np.uint8)\n"
+        "print(code, gc.isenabled(), gc.get_freeze_count(), mapped_bytes() - before >= 10 << 20)\n"
+    )
+    assert run_python(script) == ["0", "False", "0", "True"]
+
+
+def test_long_lived_startup_keeps_a_disabled_collector_disabled():
+    import gc
+
+    from pipeline.runtime import long_lived_startup
+
+    was = gc.isenabled()
+    try:
+        gc.disable()
+        with long_lived_startup():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        gc.enable()
+        with long_lived_startup():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()

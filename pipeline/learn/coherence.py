@@ -79,8 +79,8 @@ def _row_dots(
 
 
 def _row_range(x: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
-    """Rows start:stop of `x` as a view of its arrays (scipy's slicing copies them: a chunk's
-    neighbour cosines took twice as long)."""
+    """Rows start:stop of `x`, its data and indices as views and only the row offsets rebased
+    (scipy's slicing copies all three: a chunk's neighbour cosines took twice as long)."""
     lo, hi = x.indptr[start], x.indptr[stop]
     return sparse.csr_matrix(
         (x.data[lo:hi], x.indices[lo:hi], x.indptr[start : stop + 1] - lo), shape=(stop - start, x.shape[1])

@@ -254,7 +254,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         """Fit on `lines` (columns of segment.LINE_COLUMNS; a chunk, or several sources' pages
         concatenated) and their roles, shape (n_lines,): ROLES, or NON_BODY for a line
         only known to be outside the article body."""
-        self.__dict__.pop("_walkers", None)  # the walkers of earlier models, and later the inner folds'
+        self.__dict__.pop("_walkers", None)  # the walkers of the models this fit replaces
         roles = np.asarray(roles, dtype=object).astype(str)
         unknown = set(roles) - set(ROLES) - {NON_BODY}
         if unknown:
@@ -290,7 +290,6 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
                 self.max_iter,
                 self.role_iter,
             )
-        self.__dict__.pop("_walkers", None)
         return self
 
     def _page_rows(self, X: np.ndarray, proba: np.ndarray, lines: pd.DataFrame):
@@ -386,9 +385,12 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     def _walker(self, model: Any) -> Any:
-        """`walker(model)`, built once per model and kept while this classifier lives (a run
-        predicts chunk after chunk with the same models, and building one takes 2-4 ms); it is
-        not pickled with the classifier."""
+        """`walker(model)`; for this classifier's own fitted models built once and kept while it
+        lives (a run predicts chunk after chunk with them, and building one takes 2-4 ms), not
+        pickled with it. The inner folds' models of `fit` are used once and not kept."""
+        own = [*getattr(self, "first_", ()), *getattr(self, "second_", ())]
+        if not any(model is m for m in own):
+            return walker(model)
         walkers = self.__dict__.setdefault("_walkers", {})
         known = walkers.get(id(model))
         if known is None or known[0] is not model:  # the model is kept: its id is not reused
@@ -396,7 +398,7 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         return known[1]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # scikit-learn may return the live __dict__ itself
         state.pop("_walkers", None)
         return state
 

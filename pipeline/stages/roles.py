@@ -30,7 +30,7 @@ def assign_roles(lines: pd.DataFrame, model: object | None = None) -> pd.DataFra
         roles, reasons = rule_roles(lines, match_markers(lines["text"])[1])
     else:
         roles = np.asarray(model.predict(lines), dtype=object)
-        codes, labels = pd.factorize(roles)  # six roles at most: their reasons made once each
+        codes, labels = pd.factorize(roles, use_na_sentinel=False)  # six roles: each reason made once
         reasons = np.array([f"model:{role}" for role in labels], dtype=object)[codes]
         # marker names only for the boilerplate lines, each distinct text once (the model has
         # matched markers already; matching again on those few texts, a site's menus and footers
