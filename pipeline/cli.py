@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runtime import long_lived_startup, reuse_freed_memory
 
     options = engine_options(args)
-    if getattr(args, "own_process", False):
+    if args.own_process:
         reuse_freed_memory()
         startup = long_lived_startup()
     else:

@@ -392,10 +392,9 @@ class LineRoleClassifier(ClassifierMixin, BaseEstimator):
         if not any(model is m for m in own):
             return walker(model)
         walkers = self.__dict__.setdefault("_walkers", {})
-        known = walkers.get(id(model))
-        if known is None or known[0] is not model:  # the model is kept: its id is not reused
-            known = walkers[id(model)] = (model, walker(model))
-        return known[1]
+        if id(model) not in walkers:  # kept with its model, whose id no other object can take
+            walkers[id(model)] = (model, walker(model))
+        return walkers[id(model)][1]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # scikit-learn may return the live __dict__ itself

@@ -124,7 +124,7 @@ def _page_of_lines(page_ids: pd.Series, line_ids: pd.Series) -> np.ndarray:
     first = (ids != ids.shift()).to_numpy(dtype=bool, na_value=True)
     starts = np.flatnonzero(first)
     at_start = pd.Index(page_ids).get_indexer(ids.iloc[starts])
-    return np.repeat(at_start, np.diff(np.r_[starts, len(ids)])).astype(np.intp)
+    return np.repeat(at_start, np.diff(np.r_[starts, len(ids)]))
 
 
 def same_story_clusters(pages: pd.DataFrame) -> list[list[str]]:
