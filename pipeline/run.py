@@ -28,14 +28,14 @@ from threadpoolctl import threadpool_limits
 from pipeline import __version__
 from pipeline.errors import BadInputError, NoPagesError
 from pipeline.learn.store import Models
-from pipeline.sketch.storyindex import StoryIndex
+from pipeline.sketch.storyindex import SignedChunk, StoryIndex
 from pipeline.stages.articles import article_counts, assemble_articles
 from pipeline.stages.batch_evidence import body_from_copies, teasers_from_batch_titles
 from pipeline.stages.read import Page, Problem, discover, iter_pages, pages_frame
 from pipeline.stages.repeats import INPAGE_PARAMS, link_repeats, repeat_counts
 from pipeline.stages.roles import assign_roles, role_counts
 from pipeline.stages.segment import segment
-from pipeline.stages.stories import link_stories, story_counts
+from pipeline.stages.stories import link_stories, sign_stories, story_counts
 from pipeline.stages.topics import label_topics, topic_counts
 from pipeline.stages.write import OutputWriter
 
@@ -90,6 +90,20 @@ def process_chunk(pages: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd
     return lines, articles, dict(timer.seconds)
 
 
+ProcessedChunk = tuple[pd.DataFrame, pd.DataFrame, dict[str, float], SignedChunk]
+"""(lines, articles, seconds per stage, the articles' same-story signatures) of one chunk."""
+
+
+def process_and_sign(pages: pd.DataFrame, models: Models, signer: StoryIndex) -> ProcessedChunk:
+    """`process_chunk`, then the page-local half of the stories stage (`sign_stories`, timed as
+    "stories"): what any engine's worker does with a chunk before the same-story links."""
+    lines, articles, seconds = process_chunk(pages, models)
+    start = time.perf_counter()
+    signed = sign_stories(articles, signer)
+    seconds["stories"] = time.perf_counter() - start
+    return lines, articles, seconds, signed
+
+
 def chunk_statistics(lines: pd.DataFrame, articles: pd.DataFrame) -> Counter[str]:
     """What the chunk's stages report of their output, as ``section:key`` counts for summary.json."""
     stats: Counter[str] = Counter({"lines": len(lines)})
@@ -120,19 +134,20 @@ def chunked(items: Iterable[Page | Problem], size: int, problems: list[Problem])
 
 
 def process_chunks(
-    chunks: Iterable[list[Page]], models: Models, jobs: int = 1
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]]:
-    """(lines, articles, seconds) of every chunk, in order, on `jobs` worker processes.
+    chunks: Iterable[list[Page]], models: Models, signer: StoryIndex, jobs: int = 1
+) -> Iterator[ProcessedChunk]:
+    """`process_and_sign` of every chunk, in order, on `jobs` worker processes.
 
     At most 2 x jobs chunks are in flight, so memory stays bounded however large the dump.
+    `signer` holds the same-story settings only (``StoryIndex(**index.settings())``).
     """
     frames = (pages_frame(chunk) for chunk in chunks)
     if jobs <= 1:
         for pages in frames:
-            yield process_chunk(pages, models)
+            yield process_and_sign(pages, models, signer)
         return
     context = multiprocessing.get_context("fork")  # workers inherit the loaded models
-    with context.Pool(jobs, initializer=_init_worker, initargs=(models,)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(models, signer)) as pool:
         pending: deque = deque()
         for pages in frames:
             pending.append(pool.apply_async(_process_in_worker, (pages,)))
@@ -142,12 +157,12 @@ def process_chunks(
             yield pending.popleft().get()
 
 
-_worker_models: Models | None = None  # set once per worker process by _init_worker
+_worker_state: tuple[Models, StoryIndex] | None = None  # set once per worker process by _init_worker
 
 
-def _init_worker(models: Models) -> None:
-    global _worker_models
-    _worker_models = models
+def _init_worker(models: Models, signer: StoryIndex) -> None:
+    global _worker_state
+    _worker_state = (models, signer)
     # one process per core: native thread pools (OpenMP in gradient boosting, BLAS) would
     # otherwise start a thread per core in every worker and oversubscribe the machine
     from threadpoolctl import threadpool_limits
@@ -155,9 +170,9 @@ def _init_worker(models: Models) -> None:
     threadpool_limits(1)
 
 
-def _process_in_worker(pages: pd.DataFrame):
-    assert _worker_models is not None
-    return process_chunk(pages, _worker_models)
+def _process_in_worker(pages: pd.DataFrame) -> ProcessedChunk:
+    assert _worker_state is not None
+    return process_and_sign(pages, *_worker_state)
 
 
 # `jobs` is the number of cores a run uses, this process included: its native thread pools (BLAS
@@ -200,12 +215,13 @@ def run_batch(
     report_timer = StageTimer()  # apart from the stages: the report shows their seconds, not its own
     with OutputWriter(out) as writer:
         chunks = itertools.chain([first], chunks) if first is not None else iter(())
-        for lines, articles, chunk_seconds in process_chunks(chunks, models, jobs):
+        signer = StoryIndex(**index.settings())  # type: ignore[arg-type]
+        for lines, articles, chunk_seconds, signed in process_chunks(chunks, models, signer, jobs):
             if strict and problems:
                 break
             timer.seconds.update(chunk_seconds)
             with timer("stories"):
-                articles = link_stories(articles, index)
+                articles = link_stories(articles, index, signed)
             with timer("write"):
                 writer.write(lines, articles)
             totals.update(chunk_statistics(lines, articles))

@@ -235,3 +235,22 @@ def test_signatures_are_datasketch_minhashes():
         expected.update_batch(shingles.tolist())
         assert sizes[row] == len(shingles)
         assert np.array_equal(values[row], expected.hashvalues)
+
+
+def test_chunks_signed_by_another_index_with_its_settings_link_as_if_signed_in_place(pages):
+    """What --jobs workers do: sign with ``StoryIndex(**index.settings())`` (no rows), link in
+    the index; the answers and the index's state equal signing inside `link`."""
+    settings = {"min_chars": 150, "max_bucket": 32}  # not the defaults: settings() must carry them
+    in_place, elsewhere = StoryIndex(**settings), StoryIndex(**settings)
+    signer = StoryIndex(**elsewhere.settings())
+    assert signer.settings() == elsewhere.settings() and len(signer) == 0
+    for lo in range(0, len(pages), 300):
+        chunk = pages.iloc[lo : lo + 300]
+        expected = in_place.link(chunk)
+        signed = signer.sign(chunk)
+        pd.testing.assert_frame_equal(elsewhere.link(chunk, signed), expected)
+    assert expected["dup_of_doc"].notna().any(), "the synthetic pages should hold same-story copies"
+    assert len(signer) == 0, "signing must not add rows"
+    assert elsewhere.doc_ids_ == in_place.doc_ids_
+    for name in in_place.columns_.names:
+        np.testing.assert_array_equal(elsewhere.columns_[name], in_place.columns_[name])

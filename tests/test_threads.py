@@ -21,9 +21,9 @@ def test_an_in_process_run_limits_native_pools_to_one_thread_and_restores_them(t
     seen: list[dict[str, int]] = []
     link_stories = pipeline.run.link_stories
 
-    def spying_link_stories(articles, index):
+    def spying_link_stories(articles, index, signed=None):
         seen.append(pool_threads())
-        return link_stories(articles, index)
+        return link_stories(articles, index, signed)
 
     monkeypatch.setattr(pipeline.run, "link_stories", spying_link_stories)
     before = pool_threads()

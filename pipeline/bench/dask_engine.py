@@ -34,7 +34,7 @@ from pipeline.bench.speed import pipeline_cmd
 from pipeline.bench.synth import OPERATIONS, SyntheticPages, builtin_paragraphs
 from pipeline.engines.dask import PartitionResult
 from pipeline.engines.storyjoin import answers, candidate_edges, new_rows_by_partition
-from pipeline.engines.storylinks import assign_rows, index_settings, sign_articles
+from pipeline.engines.storylinks import assign_rows
 from pipeline.run import CHUNK_PAGES
 from pipeline.sketch.shingles import char_shingle_sets
 from pipeline.sketch.storyindex import StoryIndex
@@ -144,8 +144,9 @@ def sign_synthetic(number: int, made: tuple[pd.DataFrame, float], settings: dict
     result = PartitionResult(number, [])
     result.seconds["generate"] = generate_seconds
     start = time.perf_counter()
+    signer = StoryIndex(**settings)
     for lo in range(0, n, CHUNK_PAGES):
-        result.chunks.append(sign_articles(frame.iloc[lo : lo + CHUNK_PAGES], settings))
+        result.chunks.append(signer.sign(frame.iloc[lo : lo + CHUNK_PAGES]))
         result.pages_per_chunk.append(min(CHUNK_PAGES, n - lo))
     result.seconds["sign"] = time.perf_counter() - start
     return result
@@ -209,7 +210,7 @@ def same_story(
 ) -> dict:
     from distributed import Client, LocalCluster, wait
 
-    settings = index_settings(StoryIndex())
+    settings = StoryIndex().settings()
     spans = [
         (k, lo, min(partition_pages, n_pages - lo)) for k, lo in enumerate(range(0, n_pages, partition_pages))
     ]

@@ -9,7 +9,7 @@ started and closed at the end. The steps (see `readplan`, `parts`, `storylinks`)
 1. every worker scans its share of the input files (page counts and ids, no text to the client);
    the client cuts the pages into the local engine's chunks and groups whole chunks into
    partitions of about ``--partition-pages`` pages;
-2. one task per partition reads its pages, runs `pipeline.run.process_chunk` on each chunk with the
+2. one task per partition reads its pages, runs `pipeline.run.process_and_sign` on each chunk with the
    models (sent once to each worker by a worker plugin), writes its paragraphs part file and
    keeps its chunks' same-story signatures in worker memory;
 3. same-story links: a shuffle on LSH (band, key), hash joins for verification, union-find on the
@@ -40,18 +40,17 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed
 from pipeline.engines.parts import PartsWriter, part_name, read_part, write_part
 from pipeline.engines.readplan import Partition, plan_batch, read_partition, scan_files, scan_groups
 from pipeline.engines.storyjoin import link_batch
-from pipeline.engines.storylinks import SignedChunk, index_settings, sign_articles
 from pipeline.errors import BadInputError, NoPagesError
 from pipeline.learn.store import Models
 from pipeline.run import (
     CHUNK_PAGES,
     build_summary,
     chunk_statistics,
-    process_chunk,
+    process_and_sign,
     progress_bar,
     write_report_into,
 )
-from pipeline.sketch.storyindex import StoryIndex
+from pipeline.sketch.storyindex import SignedChunk, StoryIndex
 from pipeline.stages.read import discover, pages_frame
 
 PARTITION_PAGES = 2000
@@ -92,19 +91,18 @@ def process_partition(
 ) -> PartitionResult:
     """Read, process and sign one partition; write its paragraphs part and staged articles."""
     models = _MODELS[models_key]
+    signer = StoryIndex(**settings)  # type: ignore[arg-type]
     start = time.perf_counter()
     pages = read_partition(partition)
     result = PartitionResult(partition.number, [])
     result.seconds["read"] += time.perf_counter() - start
     paragraphs, articles = [], []
     for first in range(0, len(pages), chunk_pages):
-        lines, chunk_articles, seconds = process_chunk(
-            pages_frame(pages[first : first + chunk_pages]), models
+        lines, chunk_articles, seconds, signed = process_and_sign(
+            pages_frame(pages[first : first + chunk_pages]), models, signer
         )
-        start = time.perf_counter()
-        result.chunks.append(sign_articles(chunk_articles, settings))
+        result.chunks.append(signed)
         result.pages_per_chunk.append(len(chunk_articles))
-        seconds["stories"] = time.perf_counter() - start
         unlinked = chunk_articles.assign(dup_of_doc=None, doc_dup_score=None)
         result.totals.update(chunk_statistics(lines, unlinked))
         result.seconds.update(seconds)
@@ -154,7 +152,7 @@ def run_batch_dask(
     started = time.perf_counter()
     files = discover(inputs)
     index = StoryIndex.load(index_path) if index_path else StoryIndex()
-    settings = index_settings(index)
+    settings = index.settings()
     partition_chunks = max(1, math.ceil((partition_pages or PARTITION_PAGES) / chunk_pages))
     show = sys.stderr.isatty() if progress is None else progress
     with _connect(scheduler, workers or 2) as client:

@@ -23,7 +23,6 @@ from pipeline.engines.storylinks import (
     assign_rows,
     bucket_pairs,
     cluster,
-    index_settings,
     verify_pairs,
 )
 from pipeline.sketch.storyindex import StoryIndex
@@ -80,7 +79,7 @@ def link_batch(
 ) -> tuple[list[list[tuple[list, list]]], dict[str, int]]:
     """Same-story answers of every page, per partition and chunk: (dup_of_doc, doc_dup_score)
     lists. With `save`, `index` is extended with the batch's new rows as `link` would."""
-    settings = index_settings(index)
+    settings = index.settings()
     plan = assign_rows(index, [c for light in lights for c in light.chunks])
     new_rows = new_rows_by_partition(lights, plan)
     edges, candidates, sig_parts = candidate_edges(client, futures, new_rows, plan, index, settings)

@@ -3,7 +3,7 @@
 Where each step runs:
 
 - workers: signatures, fingerprints and LSH band keys of each chunk's article bodies
-  (`sign_articles`, StoryIndex's own functions);
+  (`StoryIndex.sign`, as the local engine's workers do);
 - client: which signed page gets a new index row (`assign_rows`: a page already in ``--index`` with
   the same text keeps its row and stored answer; a doc_id with new text retires its old row), from
   doc_ids and fingerprints only;
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.sketch.storyindex import StoryIndex, cluster_in_row_order
+from pipeline.sketch.storyindex import SignedChunk, StoryIndex, cluster_in_row_order
 
 _LIVE = np.iinfo(np.int64).max  # StoryIndex's retired_by of a row with no later version
 PAIRS_META = pd.DataFrame({"q": np.zeros(0, np.int64), "r": np.zeros(0, np.int64)})
@@ -41,44 +41,6 @@ SIG_DTYPE = pd.ArrowDtype(pa.binary())
 """A signature as bytes: an Arrow column, which dask neither converts to strings nor pickles row by row."""
 SIGS_META = pd.DataFrame({"row": np.zeros(0, np.int64), "sig": pd.Series([], dtype=SIG_DTYPE)})
 SIGS_META["size"] = np.zeros(0, np.uint32)
-
-
-def index_settings(index: StoryIndex) -> dict[str, object]:
-    """Constructor arguments that rebuild `index`'s settings in a worker."""
-    names = ("num_perm", "seed", "shingle_chars", "sample_mod", "bands", "rows", "min_chars")
-    names += ("min_jaccard", "min_containment", "max_bucket")
-    return {name: getattr(index, name) for name in names}
-
-
-@dataclass(frozen=True)
-class SignedChunk:
-    """The signed pages of one chunk (pages with a body long enough to be linked)."""
-
-    positions: np.ndarray  # int64, their positions in the chunk's articles
-    doc_ids: list[str]
-    fps: np.ndarray  # uint64 fingerprints (same text -> same value)
-    sig16: np.ndarray  # (n, num_perm) uint16, what the index stores and compares
-    sizes: np.ndarray  # uint32 distinct shingles
-    bands: np.ndarray  # (n, bands) uint32 LSH keys
-
-    def light(self) -> SignedChunk:
-        """Without the arrays only the workers need (what the client receives)."""
-        empty = np.zeros((0, 0), dtype=np.uint16)
-        return SignedChunk(self.positions, self.doc_ids, self.fps, empty, self.sizes[:0], empty)
-
-
-def sign_articles(articles: pd.DataFrame, settings: dict[str, object]) -> SignedChunk:
-    index = StoryIndex(**settings)  # type: ignore[arg-type]
-    signed, values, sizes = index.signatures(list(articles["body"]))
-    positions = np.flatnonzero(signed)
-    return SignedChunk(
-        positions=positions.astype(np.int64),
-        doc_ids=[str(articles["doc_id"].iat[p]) for p in positions],
-        fps=StoryIndex.fingerprints(values, sizes),
-        sig16=(values & 0xFFFF).astype(np.uint16),
-        sizes=sizes,
-        bands=index.band_hashes(values),
-    )
 
 
 @dataclass

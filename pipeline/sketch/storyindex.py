@@ -40,6 +40,7 @@ and band hashes (uint32) (`sketch.storage`). In memory the bands live in a few s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasketch
@@ -69,6 +70,25 @@ SHINGLING = "char-ngrams/fold-nfkc-casefold-nosymbols-nodiacritics-nospaces/poly
 SIGNATURE_BITS = 16
 """Bits of each MinHash value stored (b-bit MinHash: Jaccard bias 2e-5 at 16 bits)."""
 _LIVE = np.iinfo(np.int64).max  # retired_by of a row whose doc_id has no later version
+
+
+@dataclass(frozen=True)
+class SignedChunk:
+    """The signed pages of one chunk of articles (bodies long enough to be linked): what
+    `StoryIndex.sign` computes from the bodies alone, so that any process can sign a chunk and
+    the index's owner link it (`StoryIndex.link`), in order."""
+
+    positions: np.ndarray  # int64, their positions in the chunk's articles
+    doc_ids: list[str]
+    fps: np.ndarray  # uint64 fingerprints (same text -> same value)
+    sig16: np.ndarray  # (n, num_perm) uint16, what the index stores and compares
+    sizes: np.ndarray  # uint32 distinct shingles
+    bands: np.ndarray  # (n, bands) uint32 LSH keys
+
+    def light(self) -> SignedChunk:
+        """Without the arrays only linking needs (what the Dask engine's client receives)."""
+        empty = np.zeros((0, 0), dtype=np.uint16)
+        return SignedChunk(self.positions, self.doc_ids, self.fps, empty, self.sizes[:0], empty)
 
 
 class StoryIndex:
@@ -167,6 +187,13 @@ class StoryIndex:
             "score": "estimated containment of the smaller body in the larger",
         }
 
+    def settings(self) -> dict[str, object]:
+        """The constructor arguments: `StoryIndex(**index.settings())` signs and decides as
+        `index` does (in another process, say), without its rows."""
+        names = ("num_perm", "seed", "shingle_chars", "sample_mod", "bands", "rows", "min_chars")
+        names += ("min_jaccard", "min_containment", "max_bucket")
+        return {name: getattr(self, name) for name in names}
+
     def __len__(self) -> int:
         return self.columns_.n
 
@@ -197,6 +224,20 @@ class StoryIndex:
         # datasketch's MinHash(hashfunc=int, scheme="affine32") of each set, for a whole chunk
         hashvalues = minhash.signatures(values, np.r_[0, np.cumsum(sizes)], self.num_perm, self.seed)
         return signed, hashvalues, sizes.astype(np.uint32)
+
+    def sign(self, articles: pd.DataFrame) -> SignedChunk:
+        """Signatures, fingerprints and LSH band keys of the bodies of `articles` (columns doc_id
+        and body): page-local work, independent of the rows already in the index."""
+        signed, values, sizes = self.signatures(list(articles["body"]))
+        positions = np.flatnonzero(signed)
+        return SignedChunk(
+            positions=positions.astype(np.int64),
+            doc_ids=[str(articles["doc_id"].iat[p]) for p in positions],
+            fps=self.fingerprints(values, sizes),
+            sig16=(values & (1 << SIGNATURE_BITS) - 1).astype(np.uint16),
+            sizes=sizes,
+            bands=self.band_hashes(values),
+        )
 
     def band_hashes(self, values: np.ndarray) -> np.ndarray:
         """LSH band keys of full signatures, shape (n, bands), uint32 (the high bits of
@@ -236,29 +277,30 @@ class StoryIndex:
         return query_rows[ok], found[ok], contain[ok]
 
     # ------------------------------------------------------------------ the stage
-    def link(self, articles: pd.DataFrame) -> pd.DataFrame:
+    def link(self, articles: pd.DataFrame, signed: SignedChunk | None = None) -> pd.DataFrame:
         """Add `dup_of_doc` and `doc_dup_score` to `articles` (in first-seen order) and
         remember its signed pages.
 
         Parameters
         ----------
         articles : DataFrame, shape (n, k) with columns doc_id and body at least
+        signed : `self.sign(articles)`, computed here when not given (by a worker process, say)
 
         Returns
         -------
         DataFrame, shape (n, k + 2): `dup_of_doc` (string, doc_id of the first-seen page of the
         same story, never the page itself), `doc_dup_score` (Float32, estimated containment).
         """
+        signed = self.sign(articles) if signed is None else signed
         n = len(articles)
         doc_ids = [str(d) for d in articles["doc_id"]]
-        signed, values, sizes = self.signatures(list(articles["body"]))
-        fps = self.fingerprints(values, sizes)
+        fps = signed.fps
         page_row = np.full(n, -1, dtype=np.int64)
         new_pages: list[int] = []  # positions in `articles` of pages that get a new row
         new_signed: list[int] = []  # their positions among signed pages
         next_row = len(self)
         pending: dict[str, tuple[int, int]] = {}  # doc_id -> (row, signed position) of this call
-        for position, k in zip(np.flatnonzero(signed), range(len(fps)), strict=True):
+        for k, position in enumerate(signed.positions.tolist()):
             doc_id = doc_ids[position]
             if doc_id in pending:
                 known: tuple[int, int] | None = pending[doc_id]
@@ -273,7 +315,13 @@ class StoryIndex:
             new_pages.append(position)
             new_signed.append(k)
             next_row += 1
-        self._insert([doc_ids[p] for p in new_pages], values[new_signed], sizes[new_signed], fps[new_signed])
+        self._insert(
+            [doc_ids[p] for p in new_pages],
+            signed.sig16[new_signed],
+            signed.sizes[new_signed],
+            fps[new_signed],
+            signed.bands[new_signed],
+        )
         return self._answers(articles, doc_ids, page_row)
 
     def _same_text(self, known: tuple[int, int], fp: np.uint64, fps: np.ndarray) -> bool:
@@ -281,11 +329,13 @@ class StoryIndex:
         stored = fps[position] if position >= 0 else self.columns_["fp"][row]
         return bool(stored == fp)
 
-    def _insert(self, doc_ids: list[str], values: np.ndarray, sizes: np.ndarray, fps: np.ndarray) -> None:
+    def _insert(
+        self, doc_ids: list[str], sig16: np.ndarray, sizes: np.ndarray, fps: np.ndarray, bands: np.ndarray
+    ) -> None:
         """Append new rows, match them against earlier rows and freeze their answers."""
         m = len(doc_ids)
         rows = self.columns_.extend(
-            sig=(values & (1 << SIGNATURE_BITS) - 1).astype(np.uint16),
+            sig=sig16,
             size=sizes,
             fp=fps,
             answer=np.full(m, -1, dtype=np.int64),
@@ -299,7 +349,6 @@ class StoryIndex:
                 self.columns_["retired_by"][self.row_of_[doc_id]] = row
             self.row_of_[doc_id] = int(row)
         self.doc_ids_.extend(doc_ids)
-        bands = self.band_hashes(values)
         self.bands_.add(rows, bands)
         query_rows, found, _ = self.matches(rows, bands)
         self._cluster(query_rows, found)
