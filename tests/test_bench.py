@@ -99,6 +99,8 @@ def test_tiny_bench_run_reports_every_measure(tmp_path):
             "0",
             "--gen-jobs",
             "1",
+            "--jobs-pairs",
+            "2",
         ]
     )
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -110,6 +112,7 @@ def test_tiny_bench_run_reports_every_measure(tmp_path):
     assert {"segment", "roles", "repeats", "topics", "stories", "write"} <= set(run["stage_ms_per_page"])
     jobs = report["jobs"]
     assert jobs["n"] == 50 and jobs["speedup"] > 0 and jobs["identical_output"] is True
+    assert len(jobs["pairs"]) == len(jobs["pair_speedups"]) == 2
     traf = report["trafilatura"]
     if traf["available"]:
         assert traf["pages"] == 10 and traf["pages_per_s"] > 0
