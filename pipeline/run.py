@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline import __version__
 from pipeline.errors import BadInputError, NoPagesError
+from pipeline.handoff import FileHandoff
 from pipeline.learn.store import Models
 from pipeline.sketch.storyindex import SignedChunk, StoryIndex
 from pipeline.stages.articles import article_counts, assemble_articles
@@ -138,7 +139,8 @@ def process_chunks(
 ) -> Iterator[ProcessedChunk]:
     """`process_and_sign` of every chunk, in order, on `jobs` worker processes.
 
-    At most 2 x jobs chunks are in flight, so memory stays bounded however large the dump.
+    At most 2 x jobs chunks are in flight, so memory stays bounded however large the dump; their
+    pages and results go through files in memory (`FileHandoff`), not multiprocessing's pipes.
     `signer` holds the same-story settings only (``StoryIndex(**index.settings())``).
     """
     frames = (pages_frame(chunk) for chunk in chunks)
@@ -147,22 +149,25 @@ def process_chunks(
             yield process_and_sign(pages, models, signer)
         return
     context = multiprocessing.get_context("fork")  # workers inherit the loaded models
-    with context.Pool(jobs, initializer=_init_worker, initargs=(models, signer)) as pool:
+    with (
+        FileHandoff.temporary() as handoff,
+        context.Pool(jobs, initializer=_init_worker, initargs=(models, signer, handoff)) as pool,
+    ):
         pending: deque = deque()
         for pages in frames:
-            pending.append(pool.apply_async(_process_in_worker, (pages,)))
+            pending.append(pool.apply_async(_process_in_worker, (handoff.put(pages),)))
             if len(pending) >= 2 * jobs:
-                yield pending.popleft().get()
+                yield handoff.take(pending.popleft().get())
         while pending:
-            yield pending.popleft().get()
+            yield handoff.take(pending.popleft().get())
 
 
-_worker_state: tuple[Models, StoryIndex] | None = None  # set once per worker process by _init_worker
+_worker_state: tuple[Models, StoryIndex, FileHandoff] | None = None  # set by _init_worker
 
 
-def _init_worker(models: Models, signer: StoryIndex) -> None:
+def _init_worker(models: Models, signer: StoryIndex, handoff: FileHandoff) -> None:
     global _worker_state
-    _worker_state = (models, signer)
+    _worker_state = (models, signer, handoff)
     # one process per core: native thread pools (OpenMP in gradient boosting, BLAS) would
     # otherwise start a thread per core in every worker and oversubscribe the machine
     from threadpoolctl import threadpool_limits
@@ -170,9 +175,11 @@ def _init_worker(models: Models, signer: StoryIndex) -> None:
     threadpool_limits(1)
 
 
-def _process_in_worker(pages: pd.DataFrame) -> ProcessedChunk:
+def _process_in_worker(pages_file: str) -> str:
+    """The chunk handed off as `pages_file`, processed; returns the file of its result."""
     assert _worker_state is not None
-    return process_and_sign(pages, *_worker_state)
+    models, signer, handoff = _worker_state
+    return handoff.put(process_and_sign(handoff.take(pages_file), models, signer))
 
 
 # `jobs` is the number of cores a run uses, this process included: its native thread pools (BLAS
