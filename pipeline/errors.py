@@ -37,3 +37,7 @@ class NoPagesError(PipelineError):
 
 class ReportError(PipelineError):
     """A report cannot be built (no such OUT, no such page)."""
+
+
+class HandoffError(PipelineError):
+    """--jobs workers cannot be given their chunks (the hand-off folder is full or gone)."""

@@ -7,7 +7,7 @@
 (`role_counts`, `repeat_counts`...), gathered per chunk into summary.json.
 
 Every stage is a function over a DataFrame; the state they need (models, the same-story index)
-is passed in explicitly, so another engine can run `process_chunk` over partitions of a dump.
+is passed in explicitly, so another engine can run `process_and_sign` over partitions of a dump.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -223,18 +223,20 @@ def run_batch(
     with OutputWriter(out) as writer:
         chunks = itertools.chain([first], chunks) if first is not None else iter(())
         signer = StoryIndex(**index.settings())  # type: ignore[arg-type]
-        for lines, articles, chunk_seconds, signed in process_chunks(chunks, models, signer, jobs):
-            if strict and problems:
-                break
-            timer.seconds.update(chunk_seconds)
-            with timer("stories"):
-                articles = link_stories(articles, index, signed)
-            with timer("write"):
-                writer.write(lines, articles)
-            totals.update(chunk_statistics(lines, articles))
-            if collector is not None:
-                with report_timer("report"):
-                    collector.add(lines, articles)
+        # closed on the way out, even on a break: the workers stop and the hand-off folder goes
+        with closing(process_chunks(chunks, models, signer, jobs)) as results:
+            for lines, articles, chunk_seconds, signed in results:
+                if strict and problems:
+                    break
+                timer.seconds.update(chunk_seconds)
+                with timer("stories"):
+                    articles = link_stories(articles, index, signed)
+                with timer("write"):
+                    writer.write(lines, articles)
+                totals.update(chunk_statistics(lines, articles))
+                if collector is not None:
+                    with report_timer("report"):
+                        collector.add(lines, articles)
         if strict and problems:
             raise BadInputError(
                 f"{len(problems)} bad input(s), first: {problems[0]} (--strict: nothing written)"

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -412,6 +413,32 @@ def test_jobs_option_of_the_command(tmp_path):
         # summary.json and report.html (which shows the summary) hold the run's seconds
         digests.append({k: v for k, v in snapshot(out).items() if k not in ("summary.json", "report.html")})
     assert digests[0] == digests[1]
+
+
+def test_a_jobs_run_that_stops_early_leaves_no_hand_off_folder(tmp_path):
+    """--strict stops at the first chunk: its workers are stopped and their hand-off folder
+    (files in memory, pipeline.handoff) removed; one error line, no traceback."""
+    from pipeline.handoff import PREFIX, hand_off_base
+
+    base = hand_off_base() or Path(tempfile.gettempdir())
+
+    def folders() -> set[str]:
+        return {p.name for p in base.glob(f"{PREFIX}*")}
+
+    before = folders()
+    folder, _ = bad_batch(tmp_path / "in")
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(folder), "--out", str(tmp_path / "o")]
+    done = subprocess.run(
+        [*command, "--jobs", "2", "--strict", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == cli.EXIT_STRICT, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1].startswith("article-pipeline: error: 2 bad input(s)")
+    assert "Traceback" not in done.stderr
+    assert folders() <= before
 
 
 MEASURE = r"""

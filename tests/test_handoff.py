@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from pipeline import handoff as handoff_module
-from pipeline.handoff import FileHandoff
+from pipeline.errors import HandoffError
+from pipeline.handoff import PREFIX, FileHandoff, hand_off_base, remove_orphans
 
 
 def _round_trip_in_child(handoff: FileHandoff, path: str) -> str:
@@ -51,3 +52,36 @@ def test_in_memory_when_the_machine_has_dev_shm_else_in_the_temporary_folder(tmp
     with FileHandoff.temporary() as handoff:
         assert handoff.folder.parent == tmp_path
         assert handoff.take(handoff.put({"a": 1})) == {"a": 1}
+
+
+def test_a_small_or_missing_memory_folder_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(handoff_module, "MEMORY_FOLDER", tmp_path)
+    assert hand_off_base() == tmp_path
+    monkeypatch.setattr(handoff_module, "MEMORY_ROOM", 1 << 62)  # more than any disk
+    assert hand_off_base() is None
+    monkeypatch.setattr(handoff_module, "MEMORY_FOLDER", tmp_path / "missing")
+    monkeypatch.setattr(handoff_module, "MEMORY_ROOM", 0)
+    assert hand_off_base() is None
+
+
+def test_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    ended = multiprocessing.get_context("fork").Process(target=int)
+    ended.start()
+    ended.join()
+    dead = tmp_path / f"{PREFIX}{ended.pid}-abc"
+    live = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    other = tmp_path / "article-pipeline-something-else"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "x.pickle").write_bytes(b"x")
+    remove_orphans(tmp_path)
+    assert not dead.exists() and live.exists() and other.exists()
+
+
+def test_a_chunk_that_cannot_be_written_is_one_line_naming_the_folder():
+    with FileHandoff.temporary() as handoff:
+        handoff.folder.rmdir()  # as if the folder were removed, or the file system full
+        with pytest.raises(HandoffError, match="cannot pass a chunk between processes through") as info:
+            handoff.put([1, 2, 3])
+    message = str(info.value)
+    assert str(handoff.folder) in message and "--jobs 1" in message and "\n" not in message

@@ -1,6 +1,6 @@
 """The package's import graph tells the story of a run: every arrow points down the layers.
 
-errors, files, config, schema, arrays, runtime, handoff   (no pipeline imports)
+errors, files, config, schema, arrays, runtime   (no pipeline imports; handoff: errors only)
 text -> sketch -> learn            (shared machinery: normalisation, MinHash/LSH, estimators)
 stages                             (one module per stage, on one level)
 run                                (the orchestration)
@@ -27,7 +27,7 @@ LAYERS = {
     "schema": 0,
     "arrays": 0,
     "runtime": 0,
-    "handoff": 0,
+    "handoff": 0.5,
     "text": 1,
     "sketch": 2,
     "learn": 3,

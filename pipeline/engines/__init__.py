@@ -1,4 +1,4 @@
-"""Engines that run the per-chunk stages (`pipeline.run.process_chunk`) over a batch.
+"""Engines that run the per-chunk stages (`pipeline.run.process_and_sign`) over a batch.
 
 ``local`` is `pipeline.run.run_batch` (one process, or ``--jobs`` forked workers); ``dask``
 (`pipeline.engines.dask`) runs the same chunks on a Dask cluster and gives the same tables.

@@ -86,7 +86,8 @@ class SignedChunk:
     bands: np.ndarray  # (n, bands) uint32 LSH keys
 
     def light(self) -> SignedChunk:
-        """Without the arrays only linking needs (what the Dask engine's client receives)."""
+        """Without the signatures and band keys (`link` needs them): what the Dask engine's client
+        receives to number the rows (`storylinks.assign_rows`)."""
         empty = np.zeros((0, 0), dtype=np.uint16)
         return SignedChunk(self.positions, self.doc_ids, self.fps, empty, self.sizes[:0], empty)
 
@@ -294,6 +295,8 @@ class StoryIndex:
         signed = self.sign(articles) if signed is None else signed
         n = len(articles)
         doc_ids = [str(d) for d in articles["doc_id"]]
+        if signed.doc_ids != [doc_ids[p] for p in signed.positions.tolist()]:
+            raise ValueError("`signed` was not computed from these articles (StoryIndex.sign)")
         fps = signed.fps
         page_row = np.full(n, -1, dtype=np.int64)
         new_pages: list[int] = []  # positions in `articles` of pages that get a new row
