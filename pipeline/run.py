@@ -222,7 +222,7 @@ def run_batch(
     report_timer = StageTimer()  # apart from the stages: the report shows their seconds, not its own
     with OutputWriter(out) as writer:
         chunks = itertools.chain([first], chunks) if first is not None else iter(())
-        signer = StoryIndex(**index.settings())  # type: ignore[arg-type]
+        signer = StoryIndex(**index.settings())
         # closed on the way out, even on a break: the workers stop and the hand-off folder goes
         with closing(process_chunks(chunks, models, signer, jobs)) as results:
             for lines, articles, chunk_seconds, signed in results:

@@ -307,6 +307,7 @@ def _jobs_check(n: int, dataset, runs: list[dict], runs_dir: Path, pairs: int = 
             break
         say(f"jobs 2  N={n:,}  pair: {single['wall_s']:.1f} s / {double['wall_s']:.1f} s")
     done = [p for p in check["pairs"] if "pages" in p["jobs1"] and "pages" in p["jobs2"]]
+    shown = check["pairs"][-1]  # the runs shown: the last pair when one failed, else the median one
     if len(done) == len(check["pairs"]):
         ratios = [p["jobs1"]["wall_s"] / p["jobs2"]["wall_s"] for p in done]
         digests = {json.dumps(r["output_sha256"]) for p in done for r in p.values()}
@@ -315,11 +316,7 @@ def _jobs_check(n: int, dataset, runs: list[dict], runs_dir: Path, pairs: int = 
         check["pair_speedups"] = [round(r, 3) for r in ratios]
         check["speedup"] = round(statistics.median(ratios), 2)
         check["identical_output"] = len(digests) == 1
-    # the runs shown: the pair whose ratio is the median (the last pair when one failed)
-    shown = check["pairs"][-1]
-    if "pair_speedups" in check:
-        ratios = check["pair_speedups"]
-        shown = check["pairs"][sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]]
+        shown = done[sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]]
     check["jobs1_wall_s"] = shown["jobs1"]["wall_s"]
     check["jobs2"] = shown["jobs2"]
     speedup, same = check.get("speedup", "-"), check.get("identical_output", "-")

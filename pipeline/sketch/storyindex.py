@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import datasketch
 import numpy as np
@@ -188,7 +189,7 @@ class StoryIndex:
             "score": "estimated containment of the smaller body in the larger",
         }
 
-    def settings(self) -> dict[str, object]:
+    def settings(self) -> dict[str, Any]:
         """The constructor arguments: `StoryIndex(**index.settings())` signs and decides as
         `index` does (in another process, say), without its rows."""
         names = ("num_perm", "seed", "shingle_chars", "sample_mod", "bands", "rows", "min_chars")
